@@ -1,0 +1,26 @@
+/* app: what a worker keeps between requests: configuration, signing key,
+ * database connection and the dummy hash for unknown usernames. */
+#ifndef AGENTAUTH_APP_H
+#define AGENTAUTH_APP_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+#include "token.h"
+
+struct app {
+	struct config cfg;
+	struct signing_key key;
+	struct db *db;
+	char *dummy_hash;
+};
+
+/* Takes over *cfg (the caller must not free it), loads the key and makes
+ * the dummy hash.  The database is not contacted.  Returns 0, or -1 with
+ * err, in which case everything (cfg included) is released. */
+int app_init(struct app *app, struct config *cfg, char *err, size_t errlen);
+
+void app_free(struct app *app);
+
+#endif

@@ -1,0 +1,298 @@
+/* config: a table of keys, parsed from a file and the environment. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { KEY_STR, KEY_INT, KEY_LEVEL };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	const char *def;
+	long min, max;      /* KEY_INT bounds */
+};
+
+#define STR(n, d)          { #n, KEY_STR, offsetof(struct config, n), d, 0, 0 }
+#define INT(n, d, lo, hi)  { #n, KEY_INT, offsetof(struct config, n), d, lo, hi }
+
+static const struct key keys[] = {
+	STR(database, ""),
+	STR(private_key, ""),
+	STR(audience, "frontend"),
+	STR(issuer, ""),
+	STR(base_url, ""),
+	STR(listen, ""),
+	STR(auth_realm, "Access to shop API"),
+	INT(access_token_ttl, "28800", 60, 86400 * 7),
+	INT(refresh_token_ttl, "2628000", 60, 86400 * 366),
+	INT(max_body_bytes, "16384", 1024, 1048576),
+	INT(workers, "4", 1, 256),
+	INT(db_timeout, "2000", 100, 60000),
+	INT(dummy_hash_cost, "12", 4, 31),
+	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0 },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct key *
+key_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+parse_long(const char *s, long *v_r)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)s[0]) && s[0] != '-')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*v_r = v;
+	return 0;
+}
+
+/* Stores value for key k.  Returns 0 or -1 with a reason in err. */
+static int
+key_set(struct config *cfg, const struct key *k, const char *value,
+    char *err, size_t errlen)
+{
+	char *base = (char *)cfg + k->offset;
+
+	switch (k->type) {
+	case KEY_STR: {
+		char *copy = strdup(value);
+		if (copy == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*(char **)base);
+		*(char **)base = copy;
+		return 0;
+	}
+	case KEY_INT: {
+		long v;
+		if (parse_long(value, &v) < 0 || v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s must be an integer from %ld to %ld",
+			    k->name, k->min, k->max);
+			return -1;
+		}
+		*(long *)base = v;
+		return 0;
+	}
+	case KEY_LEVEL:
+		if (log_level_parse(value, (enum log_level *)base) < 0) {
+			snprintf(err, errlen, "%s must be error, warn, info or debug", k->name);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+void
+config_init(struct config *cfg)
+{
+	char err[128];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (key_set(cfg, &keys[i], keys[i].def, err, sizeof(err)) < 0)
+			abort();  /* a bad built-in default is a programming error */
+	}
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (keys[i].type == KEY_STR) {
+			char **p = (char **)((char *)cfg + keys[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+	}
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int
+config_read_file(struct config *cfg, const char *path, int missing_ok,
+    char *err, size_t errlen)
+{
+	unsigned char seen[NKEYS] = { 0 };
+	char line[4096], why[256];
+	unsigned lineno = 0;
+	int rc = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *s, *eq, *name, *value;
+		const struct key *k;
+		size_t vlen;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			snprintf(err, errlen, "%s:%u: expected key = value", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		name = trim(s);
+		value = trim(eq + 1);
+		vlen = strlen(value);
+		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		k = key_find(name, strlen(name));
+		if (k == NULL) {
+			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"", path, lineno, name);
+			rc = -1;
+			break;
+		}
+		if (seen[k - keys]++) {
+			snprintf(err, errlen, "%s:%u: %s is set twice", path, lineno, k->name);
+			rc = -1;
+			break;
+		}
+		if (key_set(cfg, k, value, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+int
+config_apply_env(struct config *cfg, char *const *env, char *err, size_t errlen)
+{
+	static const char prefix[] = "AGENTAUTH_";
+	const size_t plen = sizeof(prefix) - 1;
+	char why[256];
+
+	for (; env != NULL && *env != NULL; env++) {
+		const char *var = *env, *eq;
+		char name[64];
+		size_t nlen;
+		const struct key *k;
+
+		if (strncmp(var, prefix, plen) != 0)
+			continue;
+		eq = strchr(var, '=');
+		if (eq == NULL)
+			continue;
+		nlen = (size_t)(eq - var) - plen;
+		if (nlen == 4 && strncmp(var + plen, "CONF", 4) == 0)
+			continue;
+		if (nlen >= sizeof(name)) {
+			snprintf(err, errlen, "environment: unknown variable %.80s", var);
+			return -1;
+		}
+		for (size_t i = 0; i < nlen; i++)
+			name[i] = (char)tolower((unsigned char)var[plen + i]);
+		name[nlen] = '\0';
+		k = key_find(name, nlen);
+		if (k == NULL) {
+			snprintf(err, errlen, "environment: unknown variable %.*s",
+			    (int)(eq - var), var);
+			return -1;
+		}
+		if (key_set(cfg, k, eq + 1, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "environment: %.*s: %s", (int)(eq - var), var, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_validate(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->private_key[0] == '\0') {
+		snprintf(err, errlen, "private_key is not set");
+		return -1;
+	}
+	if (cfg->base_url[0] != '\0' && strncmp(cfg->base_url, "http://", 7) != 0 &&
+	    strncmp(cfg->base_url, "https://", 8) != 0) {
+		snprintf(err, errlen, "base_url must start with http:// or https://");
+		return -1;
+	}
+	if (cfg->listen[0] != '\0' && strncmp(cfg->listen, "unix:", 5) != 0 &&
+	    strrchr(cfg->listen, ':') == NULL) {
+		snprintf(err, errlen, "listen must be unix:PATH or HOST:PORT");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *const *env,
+    char *err, size_t errlen)
+{
+	int missing_ok = 0;
+
+	config_init(cfg);
+	if (path == NULL) {
+		for (char *const *e = env; e != NULL && *e != NULL; e++)
+			if (strncmp(*e, "AGENTAUTH_CONF=", 15) == 0)
+				path = *e + 15;
+	}
+	if (path == NULL) {
+		path = CONFIG_DEFAULT_PATH;
+		missing_ok = 1;
+	}
+	if (config_read_file(cfg, path, missing_ok, err, errlen) < 0 ||
+	    config_apply_env(cfg, env, err, errlen) < 0 ||
+	    config_validate(cfg, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* config: the settings of one agentauth instance.
+ *
+ * Sources, later ones winning: built-in defaults, the `key = value` file,
+ * then AGENTAUTH_<KEY> environment variables.  Unknown keys and bad values
+ * are errors that name the file and line (or the variable). */
+#ifndef AGENTAUTH_CONFIG_H
+#define AGENTAUTH_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/agentauth/agentauth.conf"
+
+struct config {
+	char *database;          /* libpq conninfo or URI; "" = libpq defaults */
+	char *private_key;       /* PEM path of the RS256 signing key (required) */
+	char *audience;          /* JWT "aud" */
+	char *issuer;            /* JWT "iss"; "" = claim omitted */
+	char *base_url;          /* external URL prefix for links; "" = derived */
+	char *listen;            /* "unix:PATH" or "HOST:PORT"; "" = fd 0 */
+	char *auth_realm;        /* realm in WWW-Authenticate */
+	long access_token_ttl;   /* seconds */
+	long refresh_token_ttl;  /* seconds */
+	long max_body_bytes;
+	long workers;
+	long db_timeout;         /* milliseconds: connect + statement deadline */
+	long dummy_hash_cost;    /* bcrypt cost of the hash for unknown users */
+	enum log_level log_level;
+};
+
+/* Fills cfg with the defaults.  Strings are owned by cfg. */
+void config_init(struct config *cfg);
+
+/* Releases what cfg owns; cfg may be passed to config_init again. */
+void config_free(struct config *cfg);
+
+/* Reads a config file into cfg.  A missing file is an error unless
+ * missing_ok.  Returns 0, or -1 with a message in err. */
+int config_read_file(struct config *cfg, const char *path, int missing_ok,
+    char *err, size_t errlen);
+
+/* Applies AGENTAUTH_<KEY> variables from env (a NULL-terminated environ
+ * array).  AGENTAUTH_CONF is the file path and is skipped here.
+ * Returns 0, or -1 with a message in err. */
+int config_apply_env(struct config *cfg, char *const *env, char *err, size_t errlen);
+
+/* Checks that required settings are present.  Returns 0 or -1 with err. */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+/* The whole sequence: defaults, file (path; else $AGENTAUTH_CONF; else the
+ * default path, which may be missing), environment, validation.
+ * On failure cfg is freed.  Returns 0 or -1 with err. */
+int config_load(struct config *cfg, const char *path, char *const *env,
+    char *err, size_t errlen);
+
+#endif

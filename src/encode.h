@@ -1,0 +1,23 @@
+/* encode: base64url, hex, SHA-256 and random bytes. */
+#ifndef AGENTAUTH_ENCODE_H
+#define AGENTAUTH_ENCODE_H
+
+#include <stddef.h>
+
+/* Size of the base64url text (no padding) for n bytes, without the NUL. */
+#define B64URL_LEN(n) (((n) * 4 + 2) / 3)
+
+/* Writes the unpadded base64url form of in[0..n) and a NUL to out, which must
+ * hold B64URL_LEN(n) + 1 bytes.  Returns the text length. */
+size_t b64url_encode(char *out, const unsigned char *in, size_t n);
+
+/* Writes 2n lowercase hex digits and a NUL to out (2n + 1 bytes). */
+void hex_encode(char *out, const unsigned char *in, size_t n);
+
+/* SHA-256 of in[0..n) into out[32].  Returns 0 or -1. */
+int sha256(unsigned char out[32], const void *in, size_t n);
+
+/* Fills buf with n bytes from getrandom(2).  Returns 0 or -1. */
+int random_bytes(void *buf, size_t n);
+
+#endif

@@ -1,0 +1,309 @@
+/* jsonapi: strict JSON parser front end and JSON:API document helpers. */
+#include "jsonapi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int
+hex4(const char *p, unsigned *v_r)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*v_r = v;
+	return 0;
+}
+
+/* Pass over the raw text that json-c cannot do for us: counts the members of
+ * every object in order of appearance (to find duplicate names after
+ * parsing) and rejects lone surrogate escapes.  Syntax errors are left to
+ * json-c.  counts must hold len / 2 + 1 entries.  Returns the number of
+ * objects, or -1. */
+static long
+scan_objects(const char *t, size_t len, unsigned *counts)
+{
+	long stack[JSON_MAX_DEPTH + 1];  /* object index, or -1 for arrays */
+	int depth = 0;
+	long nobj = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = t[i];
+
+		if (c == '"') {
+			for (i++; i < len && t[i] != '"'; i++) {
+				unsigned u, lo;
+				if (t[i] != '\\')
+					continue;
+				if (i + 1 >= len)
+					return -1;
+				if (t[++i] != 'u')
+					continue;
+				if (i + 4 >= len || hex4(t + i + 1, &u) < 0)
+					return -1;
+				i += 4;
+				if (u >= 0xdc00 && u <= 0xdfff)
+					return -1;
+				if (u >= 0xd800 && u <= 0xdbff) {
+					if (i + 6 >= len || t[i + 1] != '\\' || t[i + 2] != 'u' ||
+					    hex4(t + i + 3, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+						return -1;
+					i += 6;
+				}
+			}
+		} else if (c == '{' || c == '[') {
+			if (depth > JSON_MAX_DEPTH)
+				return -1;
+			if (c == '{') {
+				counts[nobj] = 0;
+				stack[depth++] = nobj++;
+			} else {
+				stack[depth++] = -1;
+			}
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return -1;
+			depth--;
+		} else if (c == ':') {
+			if (depth == 0 || stack[depth - 1] < 0)
+				return -1;
+			counts[stack[depth - 1]]++;
+		}
+	}
+	return nobj;
+}
+
+/* Walks the parsed tree in document order and compares member counts with
+ * the raw scan: fewer members than names in the text means a duplicate. */
+static int
+counts_match(struct json_object *o, const unsigned *counts, long nobj, long *idx)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		if (*idx >= nobj || (unsigned)json_object_object_length(o) != counts[*idx])
+			return 0;
+		(*idx)++;
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			if (!counts_match(val, counts, nobj, idx))
+				return 0;
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		size_t n = json_object_array_length(o);
+		for (size_t i = 0; i < n; i++)
+			if (!counts_match(json_object_array_get_idx(o, i), counts, nobj, idx))
+				return 0;
+	}
+	return 1;
+}
+
+struct json_object *
+json_parse_strict(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *root = NULL;
+	unsigned *counts;
+	long nobj, idx = 0;
+	size_t end;
+
+	if (len == 0 || memchr(text, '\0', len) != NULL || !utf8_valid(text, len))
+		return NULL;
+	counts = malloc((len / 2 + 1) * sizeof(*counts));
+	if (counts == NULL)
+		return NULL;
+	nobj = scan_objects(text, len, counts);
+	if (nobj < 0)
+		goto out;
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (tok == NULL)
+		goto out;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* The terminating NUL ends a top-level number or literal. */
+	root = json_tokener_parse_ex(tok, text, (int)len + 1);
+	end = json_tokener_get_parse_end(tok);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	if (root == NULL)
+		goto out;
+	while (end < len && (text[end] == ' ' || text[end] == '\t' ||
+	    text[end] == '\r' || text[end] == '\n'))
+		end++;
+	if ((end < len && text[end] != '\0') || !counts_match(root, counts, nobj, &idx) ||
+	    idx != nobj) {
+		json_object_put(root);
+		root = NULL;
+	}
+out:
+	free(counts);
+	return root;
+}
+
+enum jsonapi_status
+jsonapi_parse_resource(const char *body, size_t len, const char *type,
+    struct json_object **root_r, struct json_object **attributes_r)
+{
+	struct json_object *root, *data, *t, *attrs;
+	enum jsonapi_status st = JSONAPI_INVALID;
+
+	*root_r = NULL;
+	*attributes_r = NULL;
+	root = json_parse_strict(body, len);
+	if (root == NULL)
+		return JSONAPI_INVALID;
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "data", &data) ||
+	    !json_object_is_type(data, json_type_object) ||
+	    !json_object_object_get_ex(data, "type", &t))
+		goto fail;
+	if (!json_object_is_type(t, json_type_string) ||
+	    strcmp(json_object_get_string(t), type) != 0 ||
+	    (size_t)json_object_get_string_len(t) != strlen(type)) {
+		st = JSONAPI_BAD_TYPE;
+		goto fail;
+	}
+	if (!json_object_object_get_ex(data, "attributes", &attrs) ||
+	    !json_object_is_type(attrs, json_type_object))
+		goto fail;
+	*root_r = root;
+	*attributes_r = attrs;
+	return JSONAPI_OK;
+fail:
+	json_object_put(root);
+	return st;
+}
+
+const char *
+json_get_string_member(struct json_object *obj, const char *name, size_t *len_r)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, name, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	*len_r = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+char *
+json_render(struct json_object *root, size_t *len_r)
+{
+	const char *s;
+	size_t len = 0;
+	char *out = NULL;
+
+	if (root == NULL)
+		return NULL;
+	s = json_object_to_json_string_length(root,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s != NULL && (out = malloc(len + 1)) != NULL) {
+		memcpy(out, s, len + 1);
+		if (len_r != NULL)
+			*len_r = len;
+	}
+	json_object_put(root);
+	return out;
+}
+
+char *
+jsonapi_error_body(int status, const char *code, const char *detail, size_t *len_r)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *errors = json_object_new_array();
+	struct json_object *err = json_object_new_object();
+
+	if (root == NULL || errors == NULL || err == NULL) {
+		json_object_put(root);
+		json_object_put(errors);
+		json_object_put(err);
+		return NULL;
+	}
+	if (code != NULL)
+		json_object_object_add(err, "code", json_object_new_string(code));
+	json_object_object_add(err, "status", json_object_new_int(status));
+	json_object_object_add(err, "detail", json_object_new_string(detail));
+	json_object_array_add(errors, err);
+	json_object_object_add(root, "errors", errors);
+	return json_render(root, len_r);
+}
+
+char *
+jsonapi_token_body(const char *type, long expires_in, const char *access_token,
+    const char *refresh_token, const char *self, size_t *len_r)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *data = json_object_new_object();
+	struct json_object *attrs = json_object_new_object();
+	struct json_object *links = json_object_new_object();
+
+	if (root == NULL || data == NULL || attrs == NULL || links == NULL) {
+		json_object_put(root);
+		json_object_put(data);
+		json_object_put(attrs);
+		json_object_put(links);
+		return NULL;
+	}
+	json_object_object_add(attrs, "tokenType", json_object_new_string("Bearer"));
+	json_object_object_add(attrs, "expiresIn", json_object_new_int64(expires_in));
+	json_object_object_add(attrs, "accessToken", json_object_new_string(access_token));
+	json_object_object_add(attrs, "refreshToken", json_object_new_string(refresh_token));
+	json_object_object_add(links, "self", json_object_new_string(self));
+	json_object_object_add(data, "type", json_object_new_string(type));
+	json_object_object_add(data, "id", NULL);
+	json_object_object_add(data, "attributes", attrs);
+	json_object_object_add(data, "links", links);
+	json_object_object_add(root, "data", data);
+	return json_render(root, len_r);
+}

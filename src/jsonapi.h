@@ -1,0 +1,58 @@
+/* jsonapi: strict JSON parsing and JSON:API documents.
+ *
+ * json-c alone is lenient (duplicate keys, overlong UTF-8, lone surrogate
+ * escapes, trailing garbage); json_parse_strict() closes those gaps. */
+#ifndef AGENTAUTH_JSONAPI_H
+#define AGENTAUTH_JSONAPI_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define JSON_MAX_DEPTH 8
+
+enum jsonapi_status {
+	JSONAPI_OK = 0,
+	JSONAPI_INVALID,   /* 400 "Post data is invalid." */
+	JSONAPI_BAD_TYPE,  /* 400 "Invalid type." */
+};
+
+/* Returns 1 if s[0..len) is well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF), else 0. */
+int utf8_valid(const char *s, size_t len);
+
+/* Parses text[0..len) as one JSON value under the rules in doc/api.md:
+ * RFC 8259 syntax only, valid UTF-8, no NUL byte, no duplicate member names,
+ * no lone surrogate escapes, nesting at most JSON_MAX_DEPTH.  text[len] must
+ * be '\0'.  Returns a new reference (caller puts it) or NULL. */
+struct json_object *json_parse_strict(const char *text, size_t len);
+
+/* Parses a single-resource document {"data":{"type":type,"attributes":{}}}.
+ * On JSONAPI_OK *root_r is a new reference the caller puts and
+ * *attributes_r is borrowed from it; otherwise both are NULL. */
+enum jsonapi_status jsonapi_parse_resource(const char *body, size_t len,
+    const char *type, struct json_object **root_r,
+    struct json_object **attributes_r);
+
+/* Returns the string member name of obj if it is a JSON string, else NULL;
+ * *len_r gets its byte length (it may contain NUL).  Borrowed. */
+const char *json_get_string_member(struct json_object *obj, const char *name,
+    size_t *len_r);
+
+/* Serialises root compactly (no slash escaping) into a malloc'd string and
+ * puts root.  Returns NULL on allocation failure. */
+char *json_render(struct json_object *root, size_t *len_r);
+
+/* {"errors":[{"code":code,"status":status,"detail":detail}]}; code may be
+ * NULL (no "code" member).  Returns a malloc'd string or NULL. */
+char *jsonapi_error_body(int status, const char *code, const char *detail,
+    size_t *len_r);
+
+/* The token document of the login and refresh endpoints:
+ * {"data":{"type":type,"id":null,"attributes":{"tokenType":"Bearer",
+ * "expiresIn":n,"accessToken":a,"refreshToken":r},"links":{"self":self}}}
+ * Returns a malloc'd string or NULL. */
+char *jsonapi_token_body(const char *type, long expires_in, const char *access_token,
+    const char *refresh_token, const char *self, size_t *len_r);
+
+#endif

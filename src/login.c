@@ -1,0 +1,229 @@
+/* login: credential checks, password verification and token issue. */
+#include "login.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonapi.h"
+#include "log.h"
+#include "password.h"
+#include "token.h"
+
+#define LOGIN_TYPE "agent-access-tokens"
+
+static const char *const agent_scopes[] = { "agent" };
+
+int
+login_credential_ok(const char *s, size_t len, size_t max)
+{
+	int visible = 0;
+
+	if (s == NULL || len == 0 || len > max)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+		if (c != ' ')
+			visible = 1;
+	}
+	return visible;
+}
+
+static void
+fail_401(struct exchange *x)
+{
+	response_error(x->res, 401, "4101", "Failed to authenticate an agent.");
+}
+
+static void
+fail_503(struct exchange *x)
+{
+	response_error(x->res, 503, NULL, "Service temporarily unavailable.");
+}
+
+/* Records a failed login in the audit table and answers 401, or 503 if
+ * the record cannot be written.  username may be NULL; agent_id may be 0. */
+static void
+login_failed(struct exchange *x, const char *username, long long agent_id,
+    const char *reason)
+{
+	char idbuf[24], who[128];
+	const char *params[4];
+	PGresult *res;
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", agent_id);
+	params[0] = username;
+	params[1] = agent_id > 0 ? idbuf : NULL;
+	params[2] = x->client_ip[0] != '\0' ? x->client_ip : NULL;
+	params[3] = reason;
+	log_info("login failed: user=\"%s\" ip=%s reason=%s",
+	    log_quote(who, sizeof(who), username, username ? strlen(username) : 0),
+	    x->client_ip[0] ? x->client_ip : "-", reason);
+	if (db_query(x->app->db, "SELECT agentauth.login_failed($1, $2, $3, $4)",
+	    4, params, &res) != DB_OK) {
+		fail_503(x);
+		return;
+	}
+	PQclear(res);
+	fail_401(x);
+}
+
+/* Issues the tokens for agent_id and stores the refresh token. */
+static void
+login_succeeded(struct exchange *x, long long agent_id)
+{
+	const struct config *cfg = &x->app->cfg;
+	char refresh[REFRESH_TOKEN_LEN + 1], hash[65], idbuf[24], ttl[24];
+	char self[BASE_URL_MAX + 64];
+	struct access_claims c = {
+		.aud = cfg->audience, .iss = cfg->issuer, .iat = (long long)time(NULL),
+		.ttl = cfg->access_token_ttl, .scopes = agent_scopes, .nscopes = 1,
+	};
+	const char *params[4];
+	char *sub = NULL, *jwt = NULL, *body;
+	PGresult *res;
+	size_t len = 0;
+	int ok;
+
+	sub = token_agent_sub(agent_id);
+	c.sub = sub;
+	if (sub == NULL || token_new_refresh(refresh, hash) < 0 ||
+	    (jwt = token_issue_access(&x->app->key, &c)) == NULL) {
+		log_error("login: cannot issue tokens");
+		response_error(x->res, 500, NULL, "Internal Server Error");
+		goto out;
+	}
+	snprintf(idbuf, sizeof(idbuf), "%lld", agent_id);
+	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_token_ttl);
+	params[0] = idbuf;
+	params[1] = x->client_ip[0] != '\0' ? x->client_ip : NULL;
+	params[2] = hash;
+	params[3] = ttl;
+	if (db_query(x->app->db, "SELECT agentauth.login_succeeded($1, $2, $3, $4)",
+	    4, params, &res) != DB_OK) {
+		fail_503(x);
+		goto out;
+	}
+	ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!ok) {
+		login_failed(x, NULL, agent_id, "agent stopped being active during login");
+		goto out;
+	}
+	snprintf(self, sizeof(self), "%s/" LOGIN_TYPE, x->base);
+	http_append_query(self, sizeof(self), x->req->query);
+	body = jsonapi_token_body(LOGIN_TYPE, cfg->access_token_ttl, jwt, refresh, self, &len);
+	response_set_json(x->res, 201, MEDIA_JSONAPI, body, len);
+	response_add_header(x->res, "Cache-Control", "no-store");
+	response_add_header(x->res, "Pragma", "no-cache");
+	log_info("login succeeded: agent=%lld ip=%s", agent_id,
+	    x->client_ip[0] ? x->client_ip : "-");
+out:
+	explicit_bzero(refresh, sizeof(refresh));
+	if (jwt != NULL) {
+		explicit_bzero(jwt, strlen(jwt));
+		free(jwt);
+	}
+	free(sub);
+}
+
+/* Looks the agent up and verifies the password.  Returns the agent id on
+ * success, 0 on failure (*reason_r says why, *agent_id_r names the agent if
+ * it exists), -1 if the database could not be asked. */
+static long long
+check_credentials(struct exchange *x, const char *username, const char *password,
+    size_t plen, const char **reason_r, long long *agent_id_r)
+{
+	const char *params[1] = { username };
+	const char *hash, *status;
+	enum pw_result pw;
+	long long id = 0;
+	PGresult *res;
+
+	*agent_id_r = 0;
+	if (db_query(x->app->db, "SELECT agent_id, password_hash, status "
+	    "FROM agentauth.login_lookup($1)", 1, params, &res) != DB_OK)
+		return -1;
+	if (PQntuples(res) != 1) {
+		/* the same work as for a real agent, so timing tells nothing */
+		password_verify(password, plen, x->app->dummy_hash);
+		PQclear(res);
+		*reason_r = "unknown username";
+		return 0;
+	}
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	hash = PQgetvalue(res, 0, 1);
+	status = PQgetvalue(res, 0, 2);
+	*agent_id_r = id;
+	pw = password_verify(password, plen, hash);
+	if (pw == PW_WEAK) {
+		log_warn("login: agent %lld has a %s password hash, which is refused; "
+		    "set a new password", id, password_scheme(hash));
+		password_verify(password, plen, x->app->dummy_hash);
+		*reason_r = "stored password hash uses a refused scheme";
+	} else if (pw == PW_ERROR) {
+		log_warn("login: agent %lld has an unusable password hash", id);
+		*reason_r = "stored password hash is unusable";
+	} else if (pw == PW_MISMATCH) {
+		*reason_r = plen > PASSWORD_MAX_BYTES ? "password too long" :
+		    "wrong password";
+	} else if (strcmp(status, "active") != 0) {
+		*reason_r = strcmp(status, "blocked") == 0 ? "agent is blocked" :
+		    "agent is deleted";
+	} else {
+		*reason_r = NULL;
+	}
+	PQclear(res);
+	return *reason_r == NULL ? id : 0;
+}
+
+void
+login_handle(struct exchange *x)
+{
+	struct json_object *root = NULL, *attrs = NULL;
+	const char *username, *password, *reason = NULL;
+	size_t ulen = 0, plen = 0;
+	long long agent_id = 0, id;
+
+	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, LOGIN_TYPE,
+	    &root, &attrs)) {
+	case JSONAPI_OK:
+		break;
+	case JSONAPI_BAD_TYPE:
+		response_error(x->res, 400, NULL, "Invalid type.");
+		return;
+	default:
+		response_error(x->res, 400, NULL, "Post data is invalid.");
+		return;
+	}
+	username = json_get_string_member(attrs, "username", &ulen);
+	password = json_get_string_member(attrs, "password", &plen);
+	if (username == NULL)
+		reason = "username missing or not a string";
+	else if (!login_credential_ok(username, ulen, USERNAME_MAX_BYTES))
+		reason = "username empty, too long or with control characters";
+	else if (password == NULL)
+		reason = "password missing or not a string";
+	else if (!login_credential_ok(password, plen, (size_t)-1))
+		reason = "password empty or with control characters";
+	if (reason != NULL) {
+		/* text with NUL cannot go to the database */
+		login_failed(x, username != NULL && memchr(username, '\0', ulen) == NULL ?
+		    username : NULL, 0, reason);
+		goto out;
+	}
+	id = check_credentials(x, username, password, plen, &reason, &agent_id);
+	if (id < 0)
+		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
+	else if (id == 0)
+		login_failed(x, username, agent_id, reason);
+	else
+		login_succeeded(x, id);
+out:
+	if (password != NULL)
+		explicit_bzero((char *)password, plen);
+	json_object_put(root);
+}

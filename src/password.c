@@ -1,0 +1,114 @@
+/* password: crypt_rn-based verification with scheme policy. */
+#include "password.h"
+
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "encode.h"
+
+/* struct crypt_data is 32 KiB: keep it off the stack, once per process. */
+static struct crypt_data *scratch;
+
+static struct crypt_data *
+scratch_get(void)
+{
+	if (scratch == NULL)
+		scratch = calloc(1, sizeof(*scratch));
+	return scratch;
+}
+
+void
+password_cleanup(void)
+{
+	if (scratch != NULL) {
+		explicit_bzero(scratch, sizeof(*scratch));
+		free(scratch);
+		scratch = NULL;
+	}
+}
+
+static int
+is_bcrypt(const char *h)
+{
+	return strncmp(h, "$2a$", 4) == 0 || strncmp(h, "$2b$", 4) == 0 ||
+	    strncmp(h, "$2y$", 4) == 0;
+}
+
+const char *
+password_scheme(const char *h)
+{
+	if (h == NULL || *h == '\0')
+		return "empty";
+	if (is_bcrypt(h))
+		return "bcrypt";
+	if (strncmp(h, "$y$", 3) == 0)
+		return "yescrypt";
+	if (strncmp(h, "$6$", 3) == 0)
+		return "sha512crypt";
+	if (strncmp(h, "$5$", 3) == 0)
+		return "sha256crypt";
+	if (strncmp(h, "$1$", 3) == 0)
+		return "md5crypt";
+	if (h[0] == '*' || h[0] == '!')
+		return "disabled";
+	if (h[0] != '$')
+		return "descrypt";
+	return "unknown";
+}
+
+enum pw_result
+password_verify(const char *password, size_t len, const char *hash)
+{
+	struct crypt_data *cd;
+	const char *scheme = password_scheme(hash);
+	enum pw_result r;
+	size_t hlen;
+	char *out;
+
+	if (strcmp(scheme, "bcrypt") != 0 && strcmp(scheme, "yescrypt") != 0 &&
+	    strcmp(scheme, "sha512crypt") != 0)
+		return PW_WEAK;
+	if (len > PASSWORD_MAX_BYTES || memchr(password, '\0', len) != NULL)
+		return PW_MISMATCH;
+	cd = scratch_get();
+	if (cd == NULL)
+		return PW_ERROR;
+	out = crypt_rn(password, hash, cd, (int)sizeof(*cd));
+	hlen = strlen(hash);
+	if (out == NULL || out[0] == '*')
+		r = PW_ERROR;
+	else if (strlen(out) != hlen || CRYPTO_memcmp(out, hash, hlen) != 0)
+		r = PW_MISMATCH;
+	else if (is_bcrypt(hash) && len > BCRYPT_MAX_BYTES)
+		r = PW_MISMATCH;   /* bcrypt saw only a prefix: never a match */
+	else
+		r = PW_MATCH;
+	explicit_bzero(cd, sizeof(*cd));
+	return r;
+}
+
+char *
+password_dummy_hash(int cost)
+{
+	unsigned char rnd[24];
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE], pw[B64URL_LEN(sizeof(rnd)) + 1];
+	struct crypt_data *cd = scratch_get();
+	char *out, *copy = NULL;
+
+	if (cd == NULL || random_bytes(rnd, sizeof(rnd)) < 0)
+		return NULL;
+	b64url_encode(pw, rnd, sizeof(rnd));
+	if (crypt_gensalt_rn("$2b$", (unsigned long)cost, NULL, 0, setting,
+	    (int)sizeof(setting)) == NULL)
+		goto out;
+	out = crypt_rn(pw, setting, cd, (int)sizeof(*cd));
+	if (out != NULL && out[0] != '*')
+		copy = strdup(out);
+out:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(cd, sizeof(*cd));
+	return copy;
+}

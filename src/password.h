@@ -1,0 +1,38 @@
+/* password: verification of stored crypt(5) hashes with libxcrypt.
+ *
+ * Accepted: bcrypt ($2a$ $2b$ $2y$), yescrypt ($y$), sha512crypt ($6$).
+ * Everything else (DES, MD5 $1$, empty, "*", "!") is refused as too weak.
+ * Not thread-safe: one crypt_data per process. */
+#ifndef AGENTAUTH_PASSWORD_H
+#define AGENTAUTH_PASSWORD_H
+
+#include <stddef.h>
+
+/* Longest password we hash at all; longer ones never match. */
+#define PASSWORD_MAX_BYTES 256
+/* bcrypt reads only this many bytes: longer passwords never match it. */
+#define BCRYPT_MAX_BYTES 72
+
+enum pw_result {
+	PW_MATCH = 1,
+	PW_MISMATCH = 0,
+	PW_ERROR = -1,     /* the stored hash is malformed or crypt failed */
+	PW_WEAK = -2,      /* the stored hash uses a refused scheme */
+};
+
+/* Verifies password[0..len) (NUL-terminated at len) against hash.  The
+ * hash is computed whenever the scheme is accepted, so a wrong password,
+ * an over-long one and a right one cost the same.  Scratch memory is wiped. */
+enum pw_result password_verify(const char *password, size_t len, const char *hash);
+
+/* Makes a bcrypt hash of a random password at the given cost, to check
+ * unknown usernames against.  Returns a malloc'd string or NULL. */
+char *password_dummy_hash(int cost);
+
+/* A short name of the hash's scheme for logs ("bcrypt", "md5crypt", ...). */
+const char *password_scheme(const char *hash);
+
+/* Releases the per-process crypt scratch area. */
+void password_cleanup(void);
+
+#endif

@@ -1,0 +1,170 @@
+/* router: the route table and the checks shared by every endpoint. */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "login.h"
+
+typedef void handler_fn(struct exchange *x);
+
+struct route {
+	const char *path;        /* below the mount point, no leading '/' */
+	const char *allow;       /* value of the Allow header */
+	handler_fn *get;
+	handler_fn *post;
+	handler_fn *del;
+};
+
+static const struct route routes[] = {
+	{ "agent-access-tokens", "POST", NULL, login_handle, NULL },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Finds "/" path at a segment boundary in s; returns its offset or -1. */
+static long
+find_segment(const char *s, const char *path)
+{
+	size_t plen = strlen(path);
+
+	for (const char *p = strchr(s, '/'); p != NULL; p = strchr(p + 1, '/'))
+		if (strncmp(p + 1, path, plen) == 0 && (p[1 + plen] == '\0' || p[1 + plen] == '/'))
+			return p - s;
+	return -1;
+}
+
+void
+router_resolve(const struct request *req, const char **mount_r, size_t *mount_len_r,
+    const char **path_r)
+{
+	const char *full;
+	long best = -1;
+
+	if (req->path_info != NULL && req->path_info[0] != '\0') {
+		*mount_r = req->script_name != NULL ? req->script_name : "";
+		*mount_len_r = strlen(*mount_r);
+		full = req->path_info;
+	} else {
+		/* Everything in SCRIPT_NAME (nginx without fastcgi_split_path_info):
+		 * the mount point ends where a known resource begins. */
+		full = req->script_name != NULL && req->script_name[0] != '\0' ?
+		    req->script_name : req->document_uri != NULL ? req->document_uri : "/";
+		for (size_t i = 0; i < NROUTES; i++) {
+			long at = find_segment(full, routes[i].path);
+			if (at >= 0 && (best < 0 || at < best))
+				best = at;
+		}
+		if (best < 0) {
+			/* no known resource: the whole path is the mount (Apache
+			 * without PATH_INFO); answer for "/" */
+			*mount_r = full;
+			*mount_len_r = strlen(full);
+			while (*mount_len_r > 0 && full[*mount_len_r - 1] == '/')
+				(*mount_len_r)--;
+			*path_r = "";
+			return;
+		}
+		*mount_r = full;
+		*mount_len_r = (size_t)best;
+		full += best;
+	}
+	while (*mount_len_r > 0 && (*mount_r)[*mount_len_r - 1] == '/')
+		(*mount_len_r)--;
+	while (*full == '/')
+		full++;
+	*path_r = full;
+}
+
+/* Matches path against a route; sets *id_r to the part after "route/"
+ * (NULL when there is none).  Returns the route or NULL. */
+static const struct route *
+route_match(const char *path, const char **id_r)
+{
+	for (size_t i = 0; i < NROUTES; i++) {
+		size_t n = strlen(routes[i].path);
+		if (strncmp(path, routes[i].path, n) != 0)
+			continue;
+		if (path[n] == '\0') {
+			*id_r = NULL;
+			return &routes[i];
+		}
+		if (path[n] == '/' && strchr(path + n + 1, '/') == NULL) {
+			*id_r = path + n + 1;
+			return &routes[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+finish(struct exchange *x)
+{
+	struct response *res = x->res;
+	char value[256];
+
+	response_add_header(res, "X-Content-Type-Options", "nosniff");
+	if (res->status == 401) {
+		snprintf(value, sizeof(value), "Bearer realm=\"%s\"", x->app->cfg.auth_realm);
+		response_add_header(res, "WWW-Authenticate", value);
+	}
+	if (res->status == 503 && strstr(res->headers, "Retry-After:") == NULL)
+		response_add_header(res, "Retry-After", "5");
+}
+
+void
+router_dispatch(struct app *app, const struct request *req, struct response *res)
+{
+	struct exchange x = { .app = app, .req = req, .res = res };
+	const struct route *rt;
+	const char *mount, *path;
+	handler_fn *fn = NULL;
+	size_t mount_len;
+
+	router_resolve(req, &mount, &mount_len, &path);
+	http_client_ip(req, x.client_ip, sizeof(x.client_ip));
+	if (http_base_url(req, app->cfg.base_url, mount, mount_len, x.base,
+	    sizeof(x.base)) < 0) {
+		response_error(res, 400, NULL, "Request URL is too long.");
+		goto out;
+	}
+	rt = route_match(path, &x.id);
+	if (rt == NULL) {
+		response_error(res, 404, NULL, "Not Found");
+		goto out;
+	}
+	if (strcmp(req->method, "GET") == 0)
+		fn = rt->get;
+	else if (strcmp(req->method, "POST") == 0)
+		fn = rt->post;
+	else if (strcmp(req->method, "DELETE") == 0)
+		fn = rt->del;
+	if (fn == NULL) {
+		response_error(res, 405, NULL, "Method Not Allowed");
+		response_add_header(res, "Allow", rt->allow);
+		goto out;
+	}
+	if (x.id != NULL && strcmp(req->method, "POST") == 0) {
+		response_error(res, 404, NULL, "Not Found");  /* as Spryker */
+		goto out;
+	}
+	if (!http_accept_ok(req->accept)) {
+		response_error(res, 406, NULL, "Not acceptable.");
+		goto out;
+	}
+	if (req->body_status == 413) {
+		response_error(res, 413, NULL, "Request body is too large.");
+		goto out;
+	}
+	if (req->body_status != 0) {
+		response_error(res, 400, NULL, "Post data is invalid.");
+		goto out;
+	}
+	if (strcmp(req->method, "POST") == 0 && !http_content_type_ok(req->content_type)) {
+		response_error(res, 415, NULL, "Unsupported media type.");
+		goto out;
+	}
+	fn(&x);
+out:
+	finish(&x);
+}

@@ -1,0 +1,268 @@
+/* server: accept loop, body reading, response writing, prefork master. */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "http.h"
+#include "log.h"
+#include "router.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	FCGX_ShutdownPending();
+}
+
+/* Installs handler for SIGTERM and SIGINT without SA_RESTART, so that a
+ * blocked accept() or waitpid() returns EINTR. */
+static void
+install_stop_handler(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* Reads the request body, at most max + 1 bytes, into req. */
+static void
+read_body(FCGX_Request *fr, struct request *req, size_t max)
+{
+	size_t cap = max + 1, n = 0;
+	char *buf;
+
+	req->body_status = 0;
+	/* A declared length over the limit is refused without reading. */
+	if (http_body_status(req->content_length, 0, max) == 413) {
+		req->body_status = 413;
+		return;
+	}
+	buf = malloc(cap + 1);
+	if (buf == NULL) {
+		req->body_status = 413;
+		return;
+	}
+	while (n < cap) {
+		int r = FCGX_GetStr(buf + n, (int)(cap - n), fr->in);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	req->body = buf;
+	req->body_len = n;
+	req->body_status = http_body_status(req->content_length, n, max);
+}
+
+static void
+write_response(FCGX_Request *fr, const struct response *res)
+{
+	char head[RESPONSE_HEADERS_MAX + 256];
+	int n = response_head(res, head, sizeof(head));
+
+	if (n < 0) {
+		static const char fallback[] = "Status: 500 Internal Server Error\r\n"
+		    "Content-Length: 0\r\n\r\n";
+		FCGX_PutStr(fallback, (int)sizeof(fallback) - 1, fr->out);
+		return;
+	}
+	FCGX_PutStr(head, n, fr->out);
+	if (res->body_len > 0)
+		FCGX_PutStr(res->body, (int)res->body_len, fr->out);
+}
+
+static void
+serve_one(struct app *app, FCGX_Request *fr)
+{
+	struct request req;
+	struct response res;
+
+	request_init(&req, fr->envp);
+	read_body(fr, &req, (size_t)app->cfg.max_body_bytes);
+	response_init(&res);
+	router_dispatch(app, &req, &res);
+	write_response(fr, &res);
+	response_free(&res);
+	request_free(&req);
+}
+
+/* The request loop of one worker process. */
+static int
+worker_loop(struct app *app, int listen_fd)
+{
+	FCGX_Request fr;
+
+	install_stop_handler(on_stop);
+	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+		log_error("cannot initialise the FastCGI request");
+		return 1;
+	}
+	while (!stop_requested) {
+		if (FCGX_Accept_r(&fr) < 0)
+			break;
+		serve_one(app, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	return 0;
+}
+
+/* Opens cfg.listen: "unix:PATH" or "HOST:PORT". */
+static int
+open_listener(const char *listen)
+{
+	const char *addr = listen;
+	int fd;
+
+	if (strncmp(listen, "unix:", 5) == 0) {
+		struct stat st;
+		addr = listen + 5;
+		/* a socket file left by an earlier run would make bind fail */
+		if (stat(addr, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(addr);
+	}
+	fd = FCGX_OpenSocket(addr, 128);
+	if (fd < 0) {
+		log_error("cannot listen on %s", listen);
+		return -1;
+	}
+	if (addr != listen && chmod(addr, 0660) < 0)
+		log_warn("cannot set the mode of %s", addr);
+	return fd;
+}
+
+static pid_t
+spawn_worker(struct app *app, int listen_fd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int rc = worker_loop(app, listen_fd);
+		app_free(app);
+		exit(rc);  /* not _exit: sanitizer leak checks run at exit */
+	}
+	if (pid < 0)
+		log_error("cannot fork a worker: %s", strerror(errno));
+	return pid;
+}
+
+/* Prefork master: keeps `workers` children alive until told to stop, then
+ * forwards SIGTERM and waits for them to finish their requests. */
+static int
+master_loop(struct app *app, int listen_fd, long workers)
+{
+	pid_t *pids = calloc((size_t)workers, sizeof(*pids));
+	time_t *started = calloc((size_t)workers, sizeof(*started));
+	long alive = 0;
+
+	if (pids == NULL || started == NULL) {
+		free(pids);
+		free(started);
+		return 1;
+	}
+	install_stop_handler(on_stop);
+	for (long i = 0; i < workers; i++) {
+		pids[i] = spawn_worker(app, listen_fd);
+		started[i] = time(NULL);
+		alive += pids[i] > 0;
+	}
+	log_info("serving with %ld workers", alive);
+	while (!stop_requested) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (long i = 0; i < workers; i++) {
+			if (pids[i] != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				log_error("worker %ld died of signal %d; starting another",
+				    (long)pid, WTERMSIG(status));
+			else
+				log_warn("worker %ld exited with %d; starting another",
+				    (long)pid, WEXITSTATUS(status));
+			/* a worker that dies at once would otherwise spin */
+			if (time(NULL) - started[i] < 1)
+				sleep(1);
+			if (stop_requested)
+				break;
+			pids[i] = spawn_worker(app, listen_fd);
+			started[i] = time(NULL);
+		}
+	}
+	log_info("stopping: waiting for workers to finish their requests");
+	for (long i = 0; i < workers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	free(pids);
+	free(started);
+	return 0;
+}
+
+int
+server_run(struct app *app, long workers)
+{
+	int listen_fd = 0, rc;
+
+	if (FCGX_Init() != 0) {
+		log_error("cannot initialise libfcgi");
+		return 1;
+	}
+	if (app->cfg.listen[0] != '\0') {
+		listen_fd = open_listener(app->cfg.listen);
+		if (listen_fd < 0)
+			return 1;
+		if (workers <= 0)
+			workers = app->cfg.workers;
+	} else {
+		/* systemd socket activation without StandardInput=socket */
+		const char *lpid = getenv("LISTEN_PID"), *lfds = getenv("LISTEN_FDS");
+		if (lpid != NULL && lfds != NULL && atol(lpid) == (long)getpid() &&
+		    strcmp(lfds, "1") == 0) {
+			dup2(3, 0);
+			close(3);
+			unsetenv("LISTEN_PID");
+			unsetenv("LISTEN_FDS");
+			unsetenv("LISTEN_FDNAMES");
+		}
+		if (FCGX_IsCGI()) {
+			log_error("fd 0 is not a FastCGI listening socket: start agentauth "
+			    "from a web server, spawn-fcgi or systemd, or use --listen");
+			return 1;
+		}
+	}
+	if (workers <= 1)
+		rc = worker_loop(app, listen_fd);
+	else
+		rc = master_loop(app, listen_fd, workers);
+	if (listen_fd > 0) {
+		close(listen_fd);
+		if (strncmp(app->cfg.listen, "unix:", 5) == 0)
+			unlink(app->cfg.listen + 5);
+	}
+	return rc;
+}

@@ -1,0 +1,251 @@
+/* token: key loading, JWT signing and refresh token generation. */
+#include "token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+
+#include "encode.h"
+#include "jsonapi.h"
+
+static char *
+bn_b64url(const EVP_PKEY *pkey, const char *param)
+{
+	BIGNUM *bn = NULL;
+	unsigned char *bin = NULL;
+	char *out = NULL;
+	int n;
+
+	if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
+		return NULL;
+	n = BN_num_bytes(bn);
+	bin = malloc((size_t)n + 1);
+	if (bin != NULL && BN_bn2bin(bn, bin) == n &&
+	    (out = malloc(B64URL_LEN((size_t)n) + 1)) != NULL)
+		b64url_encode(out, bin, (size_t)n);
+	free(bin);
+	BN_free(bn);
+	return out;
+}
+
+static int
+key_finish(struct signing_key *key, char *err, size_t errlen)
+{
+	unsigned char digest[32];
+	char *thumb_input = NULL, *header;
+	size_t tlen, hlen;
+	int bits;
+
+	if (EVP_PKEY_base_id(key->pkey) != EVP_PKEY_RSA) {
+		snprintf(err, errlen, "the key is not an RSA key");
+		return -1;
+	}
+	bits = EVP_PKEY_get_bits(key->pkey);
+	if (bits < 2048) {
+		snprintf(err, errlen, "the RSA key has %d bits; at least 2048 are needed", bits);
+		return -1;
+	}
+	key->n_b64 = bn_b64url(key->pkey, OSSL_PKEY_PARAM_RSA_N);
+	key->e_b64 = bn_b64url(key->pkey, OSSL_PKEY_PARAM_RSA_E);
+	if (key->n_b64 == NULL || key->e_b64 == NULL)
+		goto oom;
+	/* RFC 7638: required members in lexicographic order, no white space */
+	tlen = strlen(key->n_b64) + strlen(key->e_b64) + 32;
+	thumb_input = malloc(tlen);
+	if (thumb_input == NULL)
+		goto oom;
+	snprintf(thumb_input, tlen, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}",
+	    key->e_b64, key->n_b64);
+	if (sha256(digest, thumb_input, strlen(thumb_input)) < 0)
+		goto oom;
+	free(thumb_input);
+	thumb_input = NULL;
+	b64url_encode(key->kid, digest, sizeof(digest));
+
+	header = malloc(128);
+	if (header == NULL)
+		goto oom;
+	hlen = (size_t)snprintf(header, 128, "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"kid\":\"%s\"}",
+	    key->kid);
+	key->header_b64 = malloc(B64URL_LEN(hlen) + 1);
+	if (key->header_b64 != NULL)
+		b64url_encode(key->header_b64, (unsigned char *)header, hlen);
+	free(header);
+	if (key->header_b64 == NULL)
+		goto oom;
+	return 0;
+oom:
+	free(thumb_input);
+	snprintf(err, errlen, "cannot prepare the key (out of memory)");
+	return -1;
+}
+
+int
+signing_key_from_pem(struct signing_key *key, const char *pem, size_t len,
+    char *err, size_t errlen)
+{
+	BIO *bio;
+
+	memset(key, 0, sizeof(*key));
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	key->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (key->pkey == NULL) {
+		snprintf(err, errlen, "not a PEM private key");
+		return -1;
+	}
+	if (key_finish(key, err, errlen) < 0) {
+		signing_key_free(key);
+		return -1;
+	}
+	return 0;
+}
+
+int
+signing_key_load(struct signing_key *key, const char *path, char *err, size_t errlen)
+{
+	char why[160];
+	FILE *f;
+
+	memset(key, 0, sizeof(*key));
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %m", path);
+		return -1;
+	}
+	key->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (key->pkey == NULL) {
+		snprintf(err, errlen, "%s: not a PEM private key", path);
+		return -1;
+	}
+	if (key_finish(key, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		signing_key_free(key);
+		return -1;
+	}
+	return 0;
+}
+
+void
+signing_key_free(struct signing_key *key)
+{
+	EVP_PKEY_free(key->pkey);
+	free(key->n_b64);
+	free(key->e_b64);
+	free(key->header_b64);
+	memset(key, 0, sizeof(*key));
+}
+
+static char *
+claims_json(const struct access_claims *c, size_t *len_r)
+{
+	struct json_object *root = json_object_new_object(), *scopes;
+	unsigned char rnd[JTI_HEX_LEN / 2];
+	char jti[JTI_HEX_LEN + 1];
+
+	if (root == NULL || random_bytes(rnd, sizeof(rnd)) < 0) {
+		json_object_put(root);
+		return NULL;
+	}
+	hex_encode(jti, rnd, sizeof(rnd));
+	json_object_object_add(root, "aud", json_object_new_string(c->aud));
+	json_object_object_add(root, "jti", json_object_new_string(jti));
+	json_object_object_add(root, "iat", json_object_new_int64(c->iat));
+	json_object_object_add(root, "nbf", json_object_new_int64(c->iat));
+	json_object_object_add(root, "exp", json_object_new_int64(c->iat + c->ttl));
+	json_object_object_add(root, "sub", json_object_new_string(c->sub));
+	scopes = json_object_new_array();
+	for (size_t i = 0; i < c->nscopes && scopes != NULL; i++)
+		json_object_array_add(scopes, json_object_new_string(c->scopes[i]));
+	json_object_object_add(root, "scopes", scopes);
+	if (c->act_sub != NULL) {
+		struct json_object *act = json_object_new_object();
+		json_object_object_add(act, "sub", json_object_new_string(c->act_sub));
+		json_object_object_add(root, "act", act);
+	}
+	if (c->iss != NULL && c->iss[0] != '\0')
+		json_object_object_add(root, "iss", json_object_new_string(c->iss));
+	return json_render(root, len_r);
+}
+
+char *
+token_issue_access(const struct signing_key *key, const struct access_claims *c)
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *sig = NULL;
+	size_t plen = 0, siglen = 0, hlen, olen, pos;
+	char *payload, *out = NULL;
+
+	payload = claims_json(c, &plen);
+	if (payload == NULL)
+		return NULL;
+	hlen = strlen(key->header_b64);
+	siglen = (size_t)EVP_PKEY_get_size(key->pkey);
+	olen = hlen + 1 + B64URL_LEN(plen) + 1 + B64URL_LEN(siglen) + 1;
+	out = malloc(olen);
+	sig = malloc(siglen);
+	ctx = EVP_MD_CTX_new();
+	if (out == NULL || sig == NULL || ctx == NULL)
+		goto fail;
+	memcpy(out, key->header_b64, hlen);
+	out[hlen] = '.';
+	pos = hlen + 1 + b64url_encode(out + hlen + 1, (unsigned char *)payload, plen);
+	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)out, pos) != 1)
+		goto fail;
+	out[pos++] = '.';
+	b64url_encode(out + pos, sig, siglen);
+	goto done;
+fail:
+	free(out);
+	out = NULL;
+done:
+	EVP_MD_CTX_free(ctx);
+	free(sig);
+	free(payload);
+	return out;
+}
+
+int
+token_hash_refresh(const char *token, size_t len, char *hash_hex_r)
+{
+	unsigned char digest[32];
+
+	if (sha256(digest, token, len) < 0)
+		return -1;
+	hex_encode(hash_hex_r, digest, sizeof(digest));
+	return 0;
+}
+
+int
+token_new_refresh(char *token_r, char *hash_hex_r)
+{
+	unsigned char rnd[32];
+
+	if (random_bytes(rnd, sizeof(rnd)) < 0)
+		return -1;
+	b64url_encode(token_r, rnd, sizeof(rnd));
+	explicit_bzero(rnd, sizeof(rnd));
+	return token_hash_refresh(token_r, REFRESH_TOKEN_LEN, hash_hex_r);
+}
+
+char *
+token_agent_sub(long long agent_id)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "{\"id_company_user\":null,\"id_agent\":%lld,"
+	    "\"customer_reference\":null,\"id_customer\":null,\"permissions\":null}",
+	    agent_id);
+	return strdup(buf);
+}

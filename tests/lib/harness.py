@@ -1,0 +1,324 @@
+"""Throwaway PostgreSQL cluster, agentauth pool and nginx for the tests.
+
+Everything lives in one temporary directory and listens on loopback or on
+Unix sockets inside it.  Nothing here talks to anything but this machine.
+"""
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def as_postgres(cmd, **kw):
+    """Runs cmd as the postgres user when we are root (initdb refuses root)."""
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+class Cluster:
+    """A PostgreSQL cluster in dir/pg, socket in dir, port on 127.0.0.1."""
+
+    def __init__(self, workdir):
+        self.dir = workdir
+        self.data = os.path.join(workdir, "pg")
+        self.port = free_port()
+        self.log = os.path.join(workdir, "pg.log")
+        if os.geteuid() == 0:
+            shutil.chown(workdir, "postgres")
+        as_postgres([PG_BIN + "/initdb", "-A", "trust", "-U", "postgres",
+                     "-E", "UTF8", "--no-sync", "-D", self.data])
+        self.start()
+
+    def start(self):
+        as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "-l", self.log, "-w",
+                     "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off"
+                     " -c max_connections=60" % (self.port, self.dir), "start"])
+
+    def stop(self, mode="fast"):
+        as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"])
+
+    def conninfo(self, user="postgres", db="agentauth"):
+        return "host=%s port=%d dbname=%s user=%s" % (self.dir, self.port, db, user)
+
+    def psql(self, sql, db="agentauth", user="postgres", check=True):
+        """Runs sql; returns stdout (unaligned, tuples only, '|' separated)."""
+        r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-h", self.dir, "-p", str(self.port), "-U", user, "-d", db,
+                            "-c", sql], capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise RuntimeError("psql failed: %s\n%s" % (sql, r.stderr))
+        return r.stdout.strip() if check else r
+
+    def psql_file(self, path, db="agentauth"):
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.dir,
+                        "-p", str(self.port), "-U", "postgres", "-d", db, "-f", path],
+                       check=True, capture_output=True, text=True)
+
+
+class Nginx:
+    """nginx on 127.0.0.1:port, mounting the pool at /auth (split path info)
+    and at /raw (everything in SCRIPT_NAME)."""
+
+    def __init__(self, workdir, sock):
+        self.dir = os.path.join(workdir, "nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "sock": sock})
+        subprocess.run(["nginx", "-c", self.conf, "-p", self.dir], check=True,
+                       capture_output=True)
+        wait_port(self.port)
+
+    def stop(self):
+        pid = int(open(os.path.join(self.dir, "nginx.pid")).read())
+        os.kill(pid, 15)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+            time.sleep(0.05)
+
+
+NGINX_CONF = """
+daemon on;
+user root root;
+worker_processes 1;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log %(dir)s/access.log;
+    client_body_temp_path %(dir)s/body;
+    fastcgi_temp_path %(dir)s/fastcgi;
+    proxy_temp_path %(dir)s/proxy;
+    uwsgi_temp_path %(dir)s/uwsgi;
+    scgi_temp_path %(dir)s/scgi;
+    upstream agentauth { server unix:%(sock)s; }
+    server {
+        listen 127.0.0.1:%(port)d;
+        location /auth/ {
+            client_max_body_size 64k;
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param CONTENT_TYPE $content_type if_not_empty;
+            fastcgi_split_path_info ^(/auth)(/.*)$;
+            fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+            fastcgi_param PATH_INFO $fastcgi_path_info;
+            fastcgi_param HTTP_PROXY "";
+            fastcgi_pass agentauth;
+        }
+        location /raw/ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param CONTENT_TYPE $content_type if_not_empty;
+            fastcgi_param HTTP_PROXY "";
+            fastcgi_pass agentauth;
+        }
+    }
+}
+"""
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
+def wait_socket(path, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(path)
+                s.close()
+                return
+            except OSError:
+                pass
+        time.sleep(0.05)
+    raise RuntimeError("nothing listens on %s" % path)
+
+
+class Pool:
+    """agentauth --listen unix:SOCK --workers N, config from a file."""
+
+    def __init__(self, workdir, binary, cluster, key, workers=2, extra=None,
+                 name="agentauth"):
+        self.sock = os.path.join(workdir, name + ".sock")
+        self.conf = os.path.join(workdir, name + ".conf")
+        self.log = os.path.join(workdir, name + ".log")
+        self.binary = binary
+        settings = {
+            "database": cluster.conninfo(user="agentauth_worker"),
+            "private_key": key,
+            "listen": "unix:" + self.sock,
+            "workers": str(workers),
+            "dummy_hash_cost": "4",
+            "log_level": "debug",
+        }
+        settings.update(extra or {})
+        with open(self.conf, "w") as f:
+            f.write("# written by the test harness\n")
+            for k, v in settings.items():
+                f.write("%s = %s\n" % (k, v))
+        self.start()
+
+    def start(self):
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([self.binary, "--config", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, env=env)
+        wait_socket(self.sock)
+
+    def stop(self, timeout=15):
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.logf.close()
+        return rc
+
+    def worker_pids(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
+                             text=True).stdout.split()
+        return [int(p) for p in out]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+def request(port, method, path, body=None, headers=None, timeout=30):
+    """One HTTP/1.1 request to 127.0.0.1:port; returns a Response."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    hdrs = {"Accept": "application/vnd.api+json"}
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+        hdrs["Content-Type"] = "application/vnd.api+json"
+    hdrs.update(headers or {})
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    conn.request(method, path, body=body, headers=hdrs)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return Response(r.status, r.getheaders(), data)
+
+
+def fcgi_request(sock_path, params, stdin=b"", timeout=10):
+    """A raw FastCGI request on a Unix socket, for what no web server sends
+    (lying CONTENT_LENGTH and the like).  Returns (status, headers, body)."""
+    def record(rtype, content, req_id=1):
+        out = b""
+        while True:
+            chunk, content = content[:65535], content[65535:]
+            pad = (8 - len(chunk) % 8) % 8
+            out += bytes([1, rtype, req_id >> 8, req_id & 255, len(chunk) >> 8,
+                          len(chunk) & 255, pad, 0]) + chunk + b"\0" * pad
+            if not content:
+                return out
+
+    def nv(name, value):
+        def ln(n):
+            return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
+        name, value = name.encode(), value.encode() if isinstance(value, str) else value
+        return ln(len(name)) + ln(len(value)) + name + value
+
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    msg = record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))  # BEGIN_REQUEST, responder
+    msg += record(4, b"".join(nv(k, v) for k, v in params.items())) + record(4, b"")
+    if stdin:
+        msg += record(5, stdin)
+    msg += record(5, b"")
+    s.sendall(msg)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    out, pos = b"", 0
+    while pos + 8 <= len(data):
+        rtype = data[pos + 1]
+        clen = data[pos + 4] << 8 | data[pos + 5]
+        pad = data[pos + 6]
+        if rtype == 6:
+            out += data[pos + 8:pos + 8 + clen]
+        pos += 8 + clen + pad
+    head, _, body = out.partition(b"\r\n\r\n")
+    headers = dict(l.split(": ", 1) for l in head.decode().split("\r\n") if ": " in l)
+    status = int(headers.get("Status", "200").split()[0])
+    return status, headers, body
+
+
+class Runner:
+    """Counts and prints test results as TAP lines."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def run(self, name, fn, *args):
+        try:
+            fn(*args)
+        except Exception as e:  # an assertion or an unexpected error
+            self.failed += 1
+            self.failures.append(name)
+            print("not ok %d - %s\n#   %s: %s" % (self.passed + self.failed, name,
+                                                 type(e).__name__, e), flush=True)
+            return False
+        self.passed += 1
+        print("ok %d - %s" % (self.passed + self.failed, name), flush=True)
+        return True
+
+
+def expect(cond, msg="assertion failed"):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def expect_eq(got, want, what="value"):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))

@@ -1,0 +1,14 @@
+/* Unit test suites, one per module. */
+#ifndef AGENTAUTH_TEST_SUITES_H
+#define AGENTAUTH_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *config_suite(void);
+Suite *http_suite(void);
+Suite *jsonapi_suite(void);
+Suite *password_suite(void);
+Suite *router_suite(void);
+Suite *token_suite(void);
+
+#endif

@@ -1,0 +1,2 @@
+#include "suites.h"
+Suite *password_suite(void) { return suite_create("password"); }

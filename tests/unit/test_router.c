@@ -1,0 +1,2 @@
+#include "suites.h"
+Suite *router_suite(void) { return suite_create("router"); }
