@@ -1,2 +1,544 @@
+/* Unit tests for src/config.c: defaults, the key = value file, environment
+ * overrides, validation and config_load's choice of file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
 #include "suites.h"
-Suite *config_suite(void) { return suite_create("config"); }
+
+/* Writes content to a new temporary file; returns its malloc'd path. */
+static char *
+temp_file(const char *content)
+{
+	char tmpl[] = "/tmp/agentauth-config-XXXXXX";
+	size_t len = strlen(content);
+	int fd = mkstemp(tmpl);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+	return strdup(tmpl);
+}
+
+static void
+temp_remove(char *path)
+{
+	unlink(path);
+	free(path);
+}
+
+/* Reads content as a config file into a fresh cfg.  Returns the result of
+ * config_read_file; err gets its message and path_r the file's name. */
+static int
+read_content(struct config *cfg, const char *content, char *err, size_t errlen,
+    char *path_r, size_t pathlen)
+{
+	char *path = temp_file(content);
+	int rc;
+
+	config_init(cfg);
+	err[0] = '\0';
+	rc = config_read_file(cfg, path, 0, err, errlen);
+	if (path_r != NULL)
+		snprintf(path_r, pathlen, "%s", path);
+	temp_remove(path);
+	return rc;
+}
+
+START_TEST(test_defaults)
+{
+	struct config cfg;
+
+	config_init(&cfg);
+	ck_assert_str_eq(cfg.database, "");
+	ck_assert_str_eq(cfg.private_key, "");
+	ck_assert_str_eq(cfg.audience, "frontend");
+	ck_assert_str_eq(cfg.issuer, "");
+	ck_assert_str_eq(cfg.base_url, "");
+	ck_assert_str_eq(cfg.listen, "");
+	ck_assert_str_eq(cfg.auth_realm, "Access to shop API");
+	ck_assert_int_eq(cfg.access_token_ttl, 28800);
+	ck_assert_int_eq(cfg.refresh_token_ttl, 2628000);
+	ck_assert_int_eq(cfg.max_body_bytes, 16384);
+	ck_assert_int_eq(cfg.workers, 4);
+	ck_assert_int_eq(cfg.db_timeout, 2000);
+	ck_assert_int_eq(cfg.dummy_hash_cost, 12);
+	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
+	config_free(&cfg);
+	ck_assert_ptr_null(cfg.database);
+	ck_assert_ptr_null(cfg.audience);
+	/* config_free leaves cfg ready for config_init again */
+	config_init(&cfg);
+	ck_assert_str_eq(cfg.audience, "frontend");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_parsing)
+{
+	static const char content[] =
+	    "# agentauth test configuration\n"
+	    "; another comment style\n"
+	    "\n"
+	    "   \t\n"
+	    "database = host=/run/postgresql dbname=shop\n"
+	    "\tprivate_key\t=\t/etc/agentauth/key.pem   \n"
+	    "audience = \"frontend api\"\n"
+	    "issuer=\"\"\n"
+	    "base_url = https://shop.example/auth\r\n"
+	    "auth_realm = \"Shop \"quoted\" realm\"\n"
+	    "listen = \"unix:/run/agentauth.sock\n"
+	    "access_token_ttl = 600\n"
+	    "refresh_token_ttl=86400\n"
+	    "max_body_bytes = 1024\n"
+	    "workers = 256\n"
+	    "db_timeout = 100\n"
+	    "dummy_hash_cost = 4\n"
+	    "log_level = debug\n";
+	struct config cfg;
+	char err[256];
+
+	ck_assert_int_eq(read_content(&cfg, content, err, sizeof(err), NULL, 0), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(cfg.database, "host=/run/postgresql dbname=shop");
+	ck_assert_str_eq(cfg.private_key, "/etc/agentauth/key.pem");
+	ck_assert_str_eq(cfg.audience, "frontend api");
+	ck_assert_str_eq(cfg.issuer, "");
+	ck_assert_str_eq(cfg.base_url, "https://shop.example/auth");
+	/* only the outer pair of quotes is removed */
+	ck_assert_str_eq(cfg.auth_realm, "Shop \"quoted\" realm");
+	/* an unbalanced quote is kept as it is */
+	ck_assert_str_eq(cfg.listen, "\"unix:/run/agentauth.sock");
+	ck_assert_int_eq(cfg.access_token_ttl, 600);
+	ck_assert_int_eq(cfg.refresh_token_ttl, 86400);
+	ck_assert_int_eq(cfg.max_body_bytes, 1024);
+	ck_assert_int_eq(cfg.workers, 256);
+	ck_assert_int_eq(cfg.db_timeout, 100);
+	ck_assert_int_eq(cfg.dummy_hash_cost, 4);
+	ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_value_with_equals_sign)
+{
+	struct config cfg;
+	char err[256];
+
+	ck_assert_int_eq(read_content(&cfg,
+	    "database = \"postgresql://app@localhost/shop?sslmode=disable\"\n",
+	    err, sizeof(err), NULL, 0), 0);
+	ck_assert_str_eq(cfg.database, "postgresql://app@localhost/shop?sslmode=disable");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_unknown_key)
+{
+	struct config cfg;
+	char err[256], path[64], want[128];
+
+	ck_assert_int_eq(read_content(&cfg, "# comment\nworkers = 2\nworkerz = 3\n",
+	    err, sizeof(err), path, sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:3: unknown key \"workerz\"", path);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_key_is_case_sensitive)
+{
+	struct config cfg;
+	char err[256], path[64], want[128];
+
+	ck_assert_int_eq(read_content(&cfg, "Workers = 2\n", err, sizeof(err),
+	    path, sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:1:", path);
+	ck_assert_ptr_nonnull(strstr(err, want));
+	ck_assert_ptr_nonnull(strstr(err, "unknown key"));
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_missing_equals)
+{
+	struct config cfg;
+	char err[256], path[64], want[128];
+
+	ck_assert_int_eq(read_content(&cfg, "\n\nworkers 2\n", err, sizeof(err),
+	    path, sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:3: expected key = value", path);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+}
+END_TEST
+
+static const char *const bad_ints[] = {
+	"abc", "", "5x", "0", "257", "-1", "+5", "4.0", " ", "0x10",
+	"99999999999999999999", "-99999999999999999999", "-",
+};
+
+START_TEST(test_file_bad_int)
+{
+	struct config cfg;
+	char content[128], err[256], path[64], want[160];
+
+	snprintf(content, sizeof(content), "log_level = warn\nworkers = %s\n", bad_ints[_i]);
+	ck_assert_msg(read_content(&cfg, content, err, sizeof(err), path, sizeof(path)) == -1,
+	    "workers = \"%s\" was accepted", bad_ints[_i]);
+	snprintf(want, sizeof(want), "%s:2: workers must be an integer from 1 to 256", path);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_int_bounds)
+{
+	struct config cfg;
+	char err[256];
+
+	ck_assert_int_eq(read_content(&cfg, "access_token_ttl = 60\n", err, sizeof(err),
+	    NULL, 0), 0);
+	ck_assert_int_eq(cfg.access_token_ttl, 60);
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "access_token_ttl = 59\n", err, sizeof(err),
+	    NULL, 0), -1);
+	ck_assert_ptr_nonnull(strstr(err, "access_token_ttl must be an integer from 60 to 604800"));
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "dummy_hash_cost = 32\n", err, sizeof(err),
+	    NULL, 0), -1);
+	ck_assert_ptr_nonnull(strstr(err, "dummy_hash_cost must be an integer from 4 to 31"));
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_bad_log_level)
+{
+	struct config cfg;
+	char err[256], path[64], want[128];
+
+	ck_assert_int_eq(read_content(&cfg, "log_level = verbose\n", err, sizeof(err),
+	    path, sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:1: log_level must be error, warn, info or debug", path);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_duplicate_key)
+{
+	struct config cfg;
+	char err[256], path[64], want[128];
+
+	ck_assert_int_eq(read_content(&cfg,
+	    "audience = a\nworkers = 2\n# comment\naudience = b\n",
+	    err, sizeof(err), path, sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:4: audience is set twice", path);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_file_line_too_long)
+{
+	struct config cfg;
+	char *content = malloc(6000), err[256], path[64], want[128];
+
+	ck_assert_ptr_nonnull(content);
+	strcpy(content, "workers = 2\ndatabase = ");
+	memset(content + strlen(content), 'x', 5000);
+	strcpy(content + 23 + 5000, "\n");
+	ck_assert_int_eq(read_content(&cfg, content, err, sizeof(err), path, sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:2: line too long", path);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+	free(content);
+}
+END_TEST
+
+START_TEST(test_file_missing)
+{
+	struct config cfg;
+	char err[256] = "";
+
+	config_init(&cfg);
+	ck_assert_int_eq(config_read_file(&cfg, "/nonexistent/agentauth.conf", 1,
+	    err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(config_read_file(&cfg, "/nonexistent/agentauth.conf", 0,
+	    err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/agentauth.conf: cannot open: No such file or directory");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_env_overrides)
+{
+	char *env[] = {
+		"PATH=/usr/bin",
+		"AGENTAUTH_DATABASE=dbname=from_env",
+		"AGENTAUTH_WORKERS=8",
+		"AGENTAUTH_LOG_LEVEL=error",
+		"AGENTAUTH_CONF=/does/not/matter.conf",
+		"AGENTAUTH_ISSUER=",
+		"AGENTAUTH_NO_EQUALS_SIGN",
+		"agentauth_audience=ignored",
+		NULL,
+	};
+	struct config cfg;
+	char err[256] = "";
+
+	config_init(&cfg);
+	ck_assert_int_eq(config_apply_env(&cfg, env, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(cfg.database, "dbname=from_env");
+	ck_assert_int_eq(cfg.workers, 8);
+	ck_assert_int_eq(cfg.log_level, LOG_LVL_ERROR);
+	ck_assert_str_eq(cfg.issuer, "");
+	ck_assert_str_eq(cfg.audience, "frontend");
+	/* NULL environment: nothing to do */
+	ck_assert_int_eq(config_apply_env(&cfg, NULL, err, sizeof(err)), 0);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_env_unknown_variable)
+{
+	char *env[] = { "AGENTAUTH_WORKERS=2", "AGENTAUTH_FOO=1", NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	config_init(&cfg);
+	ck_assert_int_eq(config_apply_env(&cfg, env, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "environment: unknown variable AGENTAUTH_FOO");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_env_bad_value)
+{
+	char *env[] = { "AGENTAUTH_MAX_BODY_BYTES=lots", NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	config_init(&cfg);
+	ck_assert_int_eq(config_apply_env(&cfg, env, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "environment: AGENTAUTH_MAX_BODY_BYTES: "
+	    "max_body_bytes must be an integer from 1024 to 1048576");
+	ck_assert_int_eq(cfg.max_body_bytes, 16384);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_validate)
+{
+	struct config cfg;
+	char err[256] = "";
+
+	config_init(&cfg);
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "private_key is not set");
+
+	free(cfg.private_key);
+	cfg.private_key = strdup("/etc/agentauth/key.pem");
+	err[0] = '\0';
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+
+	free(cfg.base_url);
+	cfg.base_url = strdup("ftp://shop.example");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "base_url must start with http:// or https://");
+	free(cfg.base_url);
+	cfg.base_url = strdup("https://shop.example/api/");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+
+	free(cfg.listen);
+	cfg.listen = strdup("localhost");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "listen must be unix:PATH or HOST:PORT");
+	free(cfg.listen);
+	cfg.listen = strdup("127.0.0.1:9000");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+	free(cfg.listen);
+	cfg.listen = strdup("unix:/run/agentauth/agentauth.sock");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_load_explicit_path_and_env_wins)
+{
+	char *path = temp_file("private_key = /from/file.pem\nworkers = 2\naudience = file\n");
+	char *env[] = { "AGENTAUTH_WORKERS=3", NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	ck_assert_int_eq(config_load(&cfg, path, env, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.private_key, "/from/file.pem");
+	ck_assert_str_eq(cfg.audience, "file");
+	ck_assert_int_eq(cfg.workers, 3);
+	config_free(&cfg);
+	temp_remove(path);
+}
+END_TEST
+
+START_TEST(test_load_agentauth_conf)
+{
+	char *path = temp_file("private_key = /via/conf/variable.pem\n");
+	char var[128];
+	char *env[] = { "HOME=/root", var, NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	snprintf(var, sizeof(var), "AGENTAUTH_CONF=%s", path);
+	ck_assert_int_eq(config_load(&cfg, NULL, env, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.private_key, "/via/conf/variable.pem");
+	config_free(&cfg);
+	temp_remove(path);
+}
+END_TEST
+
+START_TEST(test_load_explicit_path_beats_agentauth_conf)
+{
+	char *explicit = temp_file("private_key = /explicit.pem\n");
+	char *other = temp_file("private_key = /other.pem\n");
+	char var[128];
+	char *env[] = { var, NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	snprintf(var, sizeof(var), "AGENTAUTH_CONF=%s", other);
+	ck_assert_int_eq(config_load(&cfg, explicit, env, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.private_key, "/explicit.pem");
+	config_free(&cfg);
+	temp_remove(explicit);
+	temp_remove(other);
+}
+END_TEST
+
+START_TEST(test_load_missing_explicit_file)
+{
+	char *env[] = { "AGENTAUTH_PRIVATE_KEY=/k.pem", NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	ck_assert_int_eq(config_load(&cfg, "/nonexistent/explicit.conf", env,
+	    err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/explicit.conf: cannot open: No such file or directory");
+	/* on failure cfg is freed */
+	ck_assert_ptr_null(cfg.private_key);
+	ck_assert_ptr_null(cfg.audience);
+}
+END_TEST
+
+START_TEST(test_load_missing_agentauth_conf_file)
+{
+	char *env[] = { "AGENTAUTH_CONF=/nonexistent/from-env.conf",
+		"AGENTAUTH_PRIVATE_KEY=/k.pem", NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	ck_assert_int_eq(config_load(&cfg, NULL, env, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/from-env.conf: cannot open: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_load_default_path_may_be_missing)
+{
+	char *env[] = { "AGENTAUTH_PRIVATE_KEY=/env/key.pem", NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	if (access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		return;  /* an installed config would change the outcome */
+	ck_assert_int_eq(config_load(&cfg, NULL, env, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.private_key, "/env/key.pem");
+	ck_assert_str_eq(cfg.audience, "frontend");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_load_requires_private_key)
+{
+	char *path = temp_file("workers = 2\n");
+	struct config cfg;
+	char err[256] = "";
+
+	ck_assert_int_eq(config_load(&cfg, path, NULL, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "private_key is not set");
+	ck_assert_ptr_null(cfg.database);
+	temp_remove(path);
+}
+END_TEST
+
+START_TEST(test_load_file_error_names_line)
+{
+	char *path = temp_file("private_key = /k.pem\n\nbogus = 1\n");
+	struct config cfg;
+	char err[256] = "", want[128];
+
+	ck_assert_int_eq(config_load(&cfg, path, NULL, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:3: unknown key \"bogus\"", path);
+	ck_assert_str_eq(err, want);
+	temp_remove(path);
+}
+END_TEST
+
+START_TEST(test_load_env_error)
+{
+	char *path = temp_file("private_key = /k.pem\n");
+	char *env[] = { "AGENTAUTH_DB_TIMEOUT=99", NULL };
+	struct config cfg;
+	char err[256] = "";
+
+	ck_assert_int_eq(config_load(&cfg, path, env, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "environment: AGENTAUTH_DB_TIMEOUT: "
+	    "db_timeout must be an integer from 100 to 60000");
+	temp_remove(path);
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("file");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_file_parsing);
+	tcase_add_test(tc, test_file_value_with_equals_sign);
+	tcase_add_test(tc, test_file_unknown_key);
+	tcase_add_test(tc, test_file_key_is_case_sensitive);
+	tcase_add_test(tc, test_file_missing_equals);
+	tcase_add_loop_test(tc, test_file_bad_int, 0,
+	    (int)(sizeof(bad_ints) / sizeof(bad_ints[0])));
+	tcase_add_test(tc, test_file_int_bounds);
+	tcase_add_test(tc, test_file_bad_log_level);
+	tcase_add_test(tc, test_file_duplicate_key);
+	tcase_add_test(tc, test_file_line_too_long);
+	tcase_add_test(tc, test_file_missing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("env");
+	tcase_add_test(tc, test_env_overrides);
+	tcase_add_test(tc, test_env_unknown_variable);
+	tcase_add_test(tc, test_env_bad_value);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_load_explicit_path_and_env_wins);
+	tcase_add_test(tc, test_load_agentauth_conf);
+	tcase_add_test(tc, test_load_explicit_path_beats_agentauth_conf);
+	tcase_add_test(tc, test_load_missing_explicit_file);
+	tcase_add_test(tc, test_load_missing_agentauth_conf_file);
+	tcase_add_test(tc, test_load_default_path_may_be_missing);
+	tcase_add_test(tc, test_load_requires_private_key);
+	tcase_add_test(tc, test_load_file_error_names_line);
+	tcase_add_test(tc, test_load_env_error);
+	suite_add_tcase(s, tc);
+	return s;
+}

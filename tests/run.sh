@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian 12, as root), builds agentauth twice
+# (gcc with ASan+UBSan, clang) with warnings as errors, and runs every test:
+# the Check unit tests and the integration tests (real nginx, real
+# PostgreSQL, the sanitizer build).  Ends with "N passed, M failed".
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+PACKAGES="build-essential autoconf automake pkg-config clang libfcgi-dev libjson-c-dev
+ libjwt-dev libcrypt-dev libssl-dev libpq-dev check postgresql postgresql-contrib
+ nginx-light python3 python3-jwt openssl procps util-linux"
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok - $1"; }
+fail() { failed=$((failed + 1)); echo "not ok - $1"; }
+
+install_packages() {
+	local missing=() p
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "tests/run.sh: missing packages (run as root to install): ${missing[*]}" >&2
+		return 1
+	fi
+	echo "installing: ${missing[*]}"
+	apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			"${missing[@]}" >/dev/null
+}
+
+# build DIR CC CONFIGURE-ARGS...: configure and make in DIR
+build() {
+	local dir=$1 cc=$2
+	shift 2
+	mkdir -p "$dir" &&
+		(cd "$dir" && CC=$cc "$ROOT/configure" -q --enable-werror "$@" >/dev/null &&
+			make -j"$(nproc)" -s all tests/unit/check_agentauth >/dev/null)
+}
+
+# unit DIR: runs the Check binary and counts its checks
+unit() {
+	local out summary checks failures errors
+	out=$("$1/tests/unit/check_agentauth" 2>&1)
+	echo "$out" | grep -vE '^[0-9]+%: Checks' | sed 's/^/# /'
+	summary=$(echo "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
+	if [ -z "$summary" ]; then
+		fail "unit tests ($1) ran to completion"
+		return
+	fi
+	checks=$(echo "$summary" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+	failures=$(echo "$summary" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+	errors=$(echo "$summary" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+	echo "unit tests ($1): $summary"
+	passed=$((passed + checks - failures - errors))
+	failed=$((failed + failures + errors))
+}
+
+if ! install_packages; then
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+if autoreconf -fi >/dev/null 2>&1; then pass "autoreconf"; else fail "autoreconf"; fi
+
+if build build/asan gcc --enable-sanitizers; then
+	pass "gcc build with ASan+UBSan, -Werror"
+	ASAN_OPTIONS=detect_leaks=1 unit build/asan
+else
+	fail "gcc build with ASan+UBSan, -Werror"
+fi
+
+if build build/clang clang; then
+	pass "clang build, -Werror"
+	unit build/clang
+else
+	fail "clang build, -Werror"
+fi
+
+# libfcgi's own printf cannot format %zu/%jd/%td (SECURITY.md §4)
+if grep -rnE 'FCGX_FPrintF|FCGX_VFPrintF' src; then
+	fail "no FCGX_FPrintF in src/"
+else
+	pass "no FCGX_FPrintF in src/"
+fi
+
+if [ -x build/asan/src/agentauth ]; then
+	out=$(mktemp)
+	/usr/bin/python3 tests/integration/run.py build/asan 2>&1 | tee "$out"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+	rm -f "$out"
+	if [ -n "$line" ]; then
+		passed=$((passed + ${line%% passed*}))
+		f=${line#*, }
+		failed=$((failed + ${f%% failed}))
+	else
+		fail "integration tests ran to completion"
+	fi
+else
+	fail "integration tests (no sanitizer build)"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
