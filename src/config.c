@@ -10,32 +10,38 @@
 
 enum key_type { KEY_STR, KEY_INT, KEY_LEVEL };
 
+/* Checks a string value; returns 0 or -1 with a reason in err. */
+typedef int check_fn(const char *value, char *err, size_t errlen);
+
 struct key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
 	const char *def;
 	long min, max;      /* KEY_INT bounds */
+	check_fn *check;    /* KEY_STR: optional */
 };
 
-#define STR(n, d)          { #n, KEY_STR, offsetof(struct config, n), d, 0, 0 }
-#define INT(n, d, lo, hi)  { #n, KEY_INT, offsetof(struct config, n), d, lo, hi }
+static check_fn check_url, check_listen, check_realm;
+
+#define STR(n, d, chk)     { #n, KEY_STR, offsetof(struct config, n), d, 0, 0, chk }
+#define INT(n, d, lo, hi)  { #n, KEY_INT, offsetof(struct config, n), d, lo, hi, NULL }
 
 static const struct key keys[] = {
-	STR(database, ""),
-	STR(private_key, ""),
-	STR(audience, "frontend"),
-	STR(issuer, ""),
-	STR(base_url, ""),
-	STR(listen, ""),
-	STR(auth_realm, "Access to shop API"),
+	STR(database, "", NULL),
+	STR(private_key, "", NULL),
+	STR(audience, "frontend", NULL),
+	STR(issuer, "", NULL),
+	STR(base_url, "", check_url),
+	STR(listen, "", check_listen),
+	STR(auth_realm, "Access to shop API", check_realm),
 	INT(access_token_ttl, "28800", 60, 86400 * 7),
 	INT(refresh_token_ttl, "2628000", 60, 86400 * 366),
 	INT(max_body_bytes, "16384", 1024, 1048576),
 	INT(workers, "4", 1, 256),
 	INT(db_timeout, "2000", 100, 60000),
-	INT(dummy_hash_cost, "12", 4, 31),
-	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0 },
+	INT(dummy_hash_cost, "12", 4, 16),
+	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -65,6 +71,56 @@ parse_long(const char *s, long *v_r)
 	return 0;
 }
 
+static int
+check_url(const char *v, char *err, size_t errlen)
+{
+	if (v[0] != '\0' && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+		snprintf(err, errlen, "base_url must start with http:// or https://");
+		return -1;
+	}
+	for (; *v != '\0'; v++) {
+		if ((unsigned char)*v <= ' ' || *v == '"' || *v == '\\' || *v == 0x7f) {
+			snprintf(err, errlen, "base_url must not contain spaces, quotes or "
+			    "control characters");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_listen(const char *v, char *err, size_t errlen)
+{
+	if (v[0] == '\0' || (strncmp(v, "unix:/", 6) == 0 && strlen(v) < 100))
+		return 0;
+	if (strncmp(v, "unix:", 5) != 0) {
+		const char *colon = strrchr(v, ':');
+		if (colon != NULL && colon[1] != '\0' &&
+		    strspn(colon + 1, "0123456789") == strlen(colon + 1))
+			return 0;
+	}
+	snprintf(err, errlen, "listen must be unix:/ABSOLUTE/PATH (under 100 bytes) "
+	    "or HOST:PORT");
+	return -1;
+}
+
+static int
+check_realm(const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) > 100) {
+		snprintf(err, errlen, "auth_realm must be at most 100 bytes");
+		return -1;
+	}
+	for (; *v != '\0'; v++) {
+		if ((unsigned char)*v < ' ' || *v == '"' || *v == '\\' || *v == 0x7f) {
+			snprintf(err, errlen, "auth_realm must not contain quotes, backslashes "
+			    "or control characters");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Stores value for key k.  Returns 0 or -1 with a reason in err. */
 static int
 key_set(struct config *cfg, const struct key *k, const char *value,
@@ -74,7 +130,10 @@ key_set(struct config *cfg, const struct key *k, const char *value,
 
 	switch (k->type) {
 	case KEY_STR: {
-		char *copy = strdup(value);
+		char *copy;
+		if (k->check != NULL && k->check(value, err, errlen) < 0)
+			return -1;
+		copy = strdup(value);
 		if (copy == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
@@ -101,6 +160,18 @@ key_set(struct config *cfg, const struct key *k, const char *value,
 		return 0;
 	}
 	return -1;
+}
+
+int
+config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct key *k = key_find(name, strlen(name));
+
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown key \"%.64s\"", name);
+		return -1;
+	}
+	return key_set(cfg, k, value, err, errlen);
 }
 
 void
@@ -257,16 +328,6 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	if (cfg->private_key[0] == '\0') {
 		snprintf(err, errlen, "private_key is not set");
-		return -1;
-	}
-	if (cfg->base_url[0] != '\0' && strncmp(cfg->base_url, "http://", 7) != 0 &&
-	    strncmp(cfg->base_url, "https://", 8) != 0) {
-		snprintf(err, errlen, "base_url must start with http:// or https://");
-		return -1;
-	}
-	if (cfg->listen[0] != '\0' && strncmp(cfg->listen, "unix:", 5) != 0 &&
-	    strrchr(cfg->listen, ':') == NULL) {
-		snprintf(err, errlen, "listen must be unix:PATH or HOST:PORT");
 		return -1;
 	}
 	return 0;

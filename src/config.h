@@ -10,7 +10,7 @@
 
 #include "log.h"
 
-#define CONFIG_DEFAULT_PATH SYSCONFDIR "/agentauth/agentauth.conf"
+#define CONFIG_DEFAULT_PATH "/etc/agentauth/agentauth.conf"
 
 struct config {
 	char *database;          /* libpq conninfo or URI; "" = libpq defaults */
@@ -34,6 +34,11 @@ void config_init(struct config *cfg);
 
 /* Releases what cfg owns; cfg may be passed to config_init again. */
 void config_free(struct config *cfg);
+
+/* Sets one key from text, with the same checks as the file (command-line
+ * overrides).  Returns 0, or -1 with err. */
+int config_set(struct config *cfg, const char *name, const char *value,
+    char *err, size_t errlen);
 
 /* Reads a config file into cfg.  A missing file is an error unless
  * missing_ok.  Returns 0, or -1 with a message in err. */

@@ -234,7 +234,7 @@ http_base_url(const struct request *req, const char *base_url,
 		size_t bl = strlen(base_url);
 		while (bl > 0 && base_url[bl - 1] == '/')
 			bl--;
-		n = snprintf(out, outlen, "%.*s", (int)bl, base_url);
+		n = snprintf(out, outlen, "%.*s%.*s", (int)bl, base_url, (int)mount_len, mount);
 		return n < 0 || (size_t)n >= outlen ? -1 : 0;
 	}
 	if (req->https != NULL && (strcasecmp(req->https, "on") == 0 ||
@@ -261,7 +261,7 @@ int
 http_append_query(char *url, size_t outlen, const char *query)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t o = strlen(url);
+	size_t start = strlen(url), o = start;
 
 	if (query == NULL || *query == '\0')
 		return 0;
@@ -271,11 +271,11 @@ http_append_query(char *url, size_t outlen, const char *query)
 	for (const unsigned char *q = (const unsigned char *)query; *q != '\0'; q++) {
 		if (*q > 0x20 && *q < 0x7f && *q != '"' && *q != '\\') {
 			if (o + 1 >= outlen)
-				return -1;
+				goto too_long;
 			url[o++] = (char)*q;
 		} else {
 			if (o + 3 >= outlen)
-				return -1;
+				goto too_long;
 			url[o++] = '%';
 			url[o++] = hex[*q >> 4];
 			url[o++] = hex[*q & 15];
@@ -283,6 +283,9 @@ http_append_query(char *url, size_t outlen, const char *query)
 	}
 	url[o] = '\0';
 	return 0;
+too_long:
+	url[start] = '\0';
+	return -1;
 }
 
 void
@@ -337,6 +340,9 @@ response_init(struct response *res)
 void
 response_free(struct response *res)
 {
+	/* token responses carry bearer secrets */
+	if (res->body != NULL)
+		explicit_bzero(res->body, res->body_len);
 	free(res->body);
 	res->body = NULL;
 	res->body_len = 0;

@@ -30,7 +30,8 @@ struct request {
 	const char *server_port;
 	char *body;                     /* owned, NUL-terminated; NULL if none */
 	size_t body_len;
-	int body_status;                /* 0, or 400/413 from http_body_status() */
+	int body_status;                /* 0, 400/413 from http_body_status(),
+	                                   or 503 when it could not be read */
 };
 
 #define RESPONSE_HEADERS_MAX 1024
@@ -66,13 +67,15 @@ int http_content_type_ok(const char *content_type);
 /* 1 if the Accept header admits a JSON response, else 0. */
 int http_accept_ok(const char *accept);
 
-/* Writes the absolute URL prefix for links into out: base_url if set, else
- * scheme://host[:port] + mount.  Returns 0, or -1 if out is too small. */
+/* Writes the absolute URL prefix for links into out: the origin (base_url
+ * if set, else scheme://host[:port] of the request) followed by the mount
+ * point.  Returns 0, or -1 if out is too small. */
 int http_base_url(const struct request *req, const char *base_url,
     const char *mount, size_t mount_len, char *out, size_t outlen);
 
 /* Appends "?query" to url (size outlen) if the request had a query string,
- * percent-encoding bytes that are not printable ASCII.  Returns 0 or -1. */
+ * percent-encoding bytes that are not printable ASCII.  Returns 0, or -1
+ * with url unchanged when the result would not fit. */
 int http_append_query(char *url, size_t outlen, const char *query);
 
 /* Writes the client's address in canonical form (IPv4-mapped IPv6 turned

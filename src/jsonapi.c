@@ -66,62 +66,200 @@ hex4(const char *p, unsigned *v_r)
 	return 0;
 }
 
-/* Pass over the raw text that json-c cannot do for us: counts the members of
- * every object in order of appearance (to find duplicate names after
- * parsing) and rejects lone surrogate escapes.  Syntax errors are left to
- * json-c.  counts must hold len / 2 + 1 entries.  Returns the number of
- * objects, or -1. */
+/* An RFC 8259 validator over the raw text, for what json-c's strict mode
+ * still lets through (NaN, single-quoted names, "-01", "1.", raw control
+ * characters in strings, lone surrogate escapes).  It also counts the
+ * members of every object in order of appearance, so that duplicate names,
+ * which json-c silently merges, can be found after parsing. */
+struct scan {
+	const char *t;
+	size_t len, pos;
+	unsigned *counts;    /* len / 2 + 1 entries */
+	long nobj;
+	int depth;
+};
+
+static int scan_value(struct scan *s);
+
+static void
+scan_ws(struct scan *s)
+{
+	while (s->pos < s->len && (s->t[s->pos] == ' ' || s->t[s->pos] == '\t' ||
+	    s->t[s->pos] == '\n' || s->t[s->pos] == '\r'))
+		s->pos++;
+}
+
+static int
+scan_peek(const struct scan *s)
+{
+	return s->pos < s->len ? (unsigned char)s->t[s->pos] : -1;
+}
+
+static int
+scan_string(struct scan *s)
+{
+	if (scan_peek(s) != '"')
+		return -1;
+	for (s->pos++; s->pos < s->len; s->pos++) {
+		unsigned char c = (unsigned char)s->t[s->pos];
+		unsigned u, lo;
+
+		if (c == '"') {
+			s->pos++;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c != '\\')
+			continue;
+		if (++s->pos >= s->len)
+			return -1;
+		c = (unsigned char)s->t[s->pos];
+		if (strchr("\"\\/bfnrt", c) != NULL && c != '\0')
+			continue;
+		if (c != 'u' || s->pos + 4 >= s->len || hex4(s->t + s->pos + 1, &u) < 0)
+			return -1;
+		s->pos += 4;
+		if (u >= 0xdc00 && u <= 0xdfff)
+			return -1;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			if (s->pos + 6 >= s->len || s->t[s->pos + 1] != '\\' ||
+			    s->t[s->pos + 2] != 'u' || hex4(s->t + s->pos + 3, &lo) < 0 ||
+			    lo < 0xdc00 || lo > 0xdfff)
+				return -1;
+			s->pos += 6;
+		}
+	}
+	return -1;
+}
+
+static int
+scan_digits(struct scan *s)
+{
+	size_t start = s->pos;
+
+	while (s->pos < s->len && s->t[s->pos] >= '0' && s->t[s->pos] <= '9')
+		s->pos++;
+	return s->pos > start ? 0 : -1;
+}
+
+static int
+scan_number(struct scan *s)
+{
+	if (scan_peek(s) == '-')
+		s->pos++;
+	if (scan_peek(s) == '0')
+		s->pos++;
+	else if (scan_digits(s) < 0)
+		return -1;
+	if (scan_peek(s) == '.') {
+		s->pos++;
+		if (scan_digits(s) < 0)
+			return -1;
+	}
+	if (scan_peek(s) == 'e' || scan_peek(s) == 'E') {
+		s->pos++;
+		if (scan_peek(s) == '+' || scan_peek(s) == '-')
+			s->pos++;
+		if (scan_digits(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+scan_literal(struct scan *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (s->len - s->pos < n || memcmp(s->t + s->pos, word, n) != 0)
+		return -1;
+	s->pos += n;
+	return 0;
+}
+
+/* Scans an object or array starting at '{' or '['. */
+static int
+scan_container(struct scan *s)
+{
+	int object = scan_peek(s) == '{';
+	char close = object ? '}' : ']';
+	long idx = -1;
+
+	if (++s->depth > JSON_MAX_DEPTH)
+		return -1;
+	if (object) {
+		idx = s->nobj++;
+		s->counts[idx] = 0;
+	}
+	s->pos++;
+	scan_ws(s);
+	if (scan_peek(s) == close) {
+		s->pos++;
+		s->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (object) {
+			if (scan_string(s) < 0)
+				return -1;
+			scan_ws(s);
+			if (scan_peek(s) != ':')
+				return -1;
+			s->pos++;
+			s->counts[idx]++;
+		}
+		if (scan_value(s) < 0)
+			return -1;
+		if (scan_peek(s) == ',') {
+			s->pos++;
+			scan_ws(s);
+			continue;
+		}
+		if (scan_peek(s) != close)
+			return -1;
+		s->pos++;
+		s->depth--;
+		return 0;
+	}
+}
+
+/* Scans one value with the white space around it. */
+static int
+scan_value(struct scan *s)
+{
+	int c, r;
+
+	scan_ws(s);
+	c = scan_peek(s);
+	if (c == '{' || c == '[')
+		r = scan_container(s);
+	else if (c == '"')
+		r = scan_string(s);
+	else if (c == '-' || (c >= '0' && c <= '9'))
+		r = scan_number(s);
+	else if (c == 't')
+		r = scan_literal(s, "true");
+	else if (c == 'f')
+		r = scan_literal(s, "false");
+	else if (c == 'n')
+		r = scan_literal(s, "null");
+	else
+		r = -1;
+	scan_ws(s);
+	return r;
+}
+
+/* Validates t[0..len) as one JSON text; returns the number of objects, or
+ * -1.  counts must hold len / 2 + 1 entries. */
 static long
 scan_objects(const char *t, size_t len, unsigned *counts)
 {
-	long stack[JSON_MAX_DEPTH + 1];  /* object index, or -1 for arrays */
-	int depth = 0;
-	long nobj = 0;
+	struct scan s = { .t = t, .len = len, .counts = counts };
 
-	for (size_t i = 0; i < len; i++) {
-		char c = t[i];
-
-		if (c == '"') {
-			for (i++; i < len && t[i] != '"'; i++) {
-				unsigned u, lo;
-				if (t[i] != '\\')
-					continue;
-				if (i + 1 >= len)
-					return -1;
-				if (t[++i] != 'u')
-					continue;
-				if (i + 4 >= len || hex4(t + i + 1, &u) < 0)
-					return -1;
-				i += 4;
-				if (u >= 0xdc00 && u <= 0xdfff)
-					return -1;
-				if (u >= 0xd800 && u <= 0xdbff) {
-					if (i + 6 >= len || t[i + 1] != '\\' || t[i + 2] != 'u' ||
-					    hex4(t + i + 3, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-						return -1;
-					i += 6;
-				}
-			}
-		} else if (c == '{' || c == '[') {
-			if (depth > JSON_MAX_DEPTH)
-				return -1;
-			if (c == '{') {
-				counts[nobj] = 0;
-				stack[depth++] = nobj++;
-			} else {
-				stack[depth++] = -1;
-			}
-		} else if (c == '}' || c == ']') {
-			if (depth == 0)
-				return -1;
-			depth--;
-		} else if (c == ':') {
-			if (depth == 0 || stack[depth - 1] < 0)
-				return -1;
-			counts[stack[depth - 1]]++;
-		}
-	}
-	return nobj;
+	if (scan_value(&s) < 0 || s.pos != len)
+		return -1;
+	return s.nobj;
 }
 
 /* Walks the parsed tree in document order and compares member counts with
@@ -164,7 +302,8 @@ json_parse_strict(const char *text, size_t len)
 	nobj = scan_objects(text, len, counts);
 	if (nobj < 0)
 		goto out;
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	/* json-c counts the innermost scalar as a level too */
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH + 1);
 	if (tok == NULL)
 		goto out;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);

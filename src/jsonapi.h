@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+/* At most this many nested objects and arrays. */
 #define JSON_MAX_DEPTH 8
 
 enum jsonapi_status {

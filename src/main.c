@@ -43,13 +43,15 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'l': listen = optarg; break;
-		case 'w':
-			workers = strtol(optarg, NULL, 10);
-			if (workers < 1 || workers > 256) {
+		case 'w': {
+			char *end;
+			workers = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || workers < 1 || workers > 256) {
 				fprintf(stderr, "agentauth: --workers must be from 1 to 256\n");
 				return 2;
 			}
 			break;
+		}
 		case 't': check = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("agentauth " PACKAGE_VERSION); return 0;
@@ -64,9 +66,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "agentauth: %s\n", err);
 		return 1;
 	}
-	if (listen != NULL) {
-		free(cfg.listen);
-		cfg.listen = strdup(listen);
+	if (listen != NULL && config_set(&cfg, "listen", listen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "agentauth: --listen: %s\n", err);
+		config_free(&cfg);
+		return 1;
 	}
 	if (app_init(&app, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "agentauth: %s\n", err);

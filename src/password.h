@@ -20,9 +20,11 @@ enum pw_result {
 	PW_WEAK = -2,      /* the stored hash uses a refused scheme */
 };
 
-/* Verifies password[0..len) (NUL-terminated at len) against hash.  The
- * hash is computed whenever the scheme is accepted, so a wrong password,
- * an over-long one and a right one cost the same.  Scratch memory is wiped. */
+/* Verifies password[0..len) (NUL-terminated at len) against hash.  For an
+ * accepted scheme the hash is computed for every password of at most
+ * PASSWORD_MAX_BYTES without NUL, so right and wrong passwords cost the
+ * same; longer ones and ones with NUL are refused without hashing (for
+ * known and unknown users alike).  Scratch memory is wiped. */
 enum pw_result password_verify(const char *password, size_t len, const char *hash);
 
 /* Makes a bcrypt hash of a random password at the given cost, to check

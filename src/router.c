@@ -156,6 +156,10 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 		response_error(res, 413, NULL, "Request body is too large.");
 		goto out;
 	}
+	if (req->body_status == 503) {
+		response_error(res, 503, NULL, "Service temporarily unavailable.");
+		goto out;
+	}
 	if (req->body_status != 0) {
 		response_error(res, 400, NULL, "Post data is invalid.");
 		goto out;

@@ -41,6 +41,8 @@ install_stop_handler(void (*handler)(int))
 	sa.sa_flags = 0;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* no reload yet: a stray SIGHUP must not kill the pool */
+	signal(SIGHUP, SIG_IGN);
 }
 
 /* Reads the request body, at most max + 1 bytes, into req. */
@@ -58,7 +60,7 @@ read_body(FCGX_Request *fr, struct request *req, size_t max)
 	}
 	buf = malloc(cap + 1);
 	if (buf == NULL) {
-		req->body_status = 413;
+		req->body_status = 503;
 		return;
 	}
 	while (n < cap) {
@@ -79,10 +81,15 @@ write_response(FCGX_Request *fr, const struct response *res)
 	char head[RESPONSE_HEADERS_MAX + 256];
 	int n = response_head(res, head, sizeof(head));
 
-	if (n < 0) {
-		static const char fallback[] = "Status: 500 Internal Server Error\r\n"
-		    "Content-Length: 0\r\n\r\n";
-		FCGX_PutStr(fallback, (int)sizeof(fallback) - 1, fr->out);
+	if (n < 0 || (res->status == 500 && res->body_len == 0)) {
+		/* no memory for a body, or headers too long: a fixed answer */
+		static const char body[] =
+		    "{\"errors\":[{\"status\":500,\"detail\":\"Internal Server Error\"}]}";
+		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: " MEDIA_JSONAPI "\r\nContent-Length: %d\r\n"
+		    "X-Content-Type-Options: nosniff\r\n\r\n", (int)sizeof(body) - 1);
+		FCGX_PutStr(head, n, fr->out);
+		FCGX_PutStr(body, (int)sizeof(body) - 1, fr->out);
 		return;
 	}
 	FCGX_PutStr(head, n, fr->out);

@@ -73,7 +73,7 @@ class Env:
                 step()
             except Exception as e:  # keep tearing down
                 print("# teardown: %s" % e)
-        if os.environ.get("AGENTAUTH_KEEP_TEST_DIR"):
+        if os.environ.get("KEEP_TEST_DIR"):
             print("# kept %s" % self.workdir)
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -210,3 +210,12 @@ def test_accept_variants(env):
                    "text/html, application/vnd.api+json;q=0.5"):
         r = env.login("admin@spryker.com", "change123", headers={"Accept": accept})
         expect_eq(r.status, 201, "Accept %r" % accept)
+
+
+@test
+def test_long_query_string_is_left_out_of_links(env):
+    q = "q=" + "a" * 1500
+    r = env.login("admin@spryker.com", "change123", path="/auth/agent-access-tokens?" + q)
+    expect_eq(r.status, 201, "status")
+    expect_eq(r.json()["data"]["links"]["self"], env.url("/auth/agent-access-tokens"),
+              "links.self without a query that does not fit")

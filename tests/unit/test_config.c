@@ -83,13 +83,13 @@ START_TEST(test_file_parsing)
 	    "; another comment style\n"
 	    "\n"
 	    "   \t\n"
-	    "database = host=/run/postgresql dbname=shop\n"
 	    "\tprivate_key\t=\t/etc/agentauth/key.pem   \n"
 	    "audience = \"frontend api\"\n"
-	    "issuer=\"\"\n"
+	    "database=\"\"\n"
 	    "base_url = https://shop.example/auth\r\n"
-	    "auth_realm = \"Shop \"quoted\" realm\"\n"
-	    "listen = \"unix:/run/agentauth.sock\n"
+	    "auth_realm = \"Shop realm\"\n"
+	    "listen = unix:/run/agentauth.sock\n"
+	    "issuer = \"https://issuer.example\n"
 	    "access_token_ttl = 600\n"
 	    "refresh_token_ttl=86400\n"
 	    "max_body_bytes = 1024\n"
@@ -102,15 +102,14 @@ START_TEST(test_file_parsing)
 
 	ck_assert_int_eq(read_content(&cfg, content, err, sizeof(err), NULL, 0), 0);
 	ck_assert_str_eq(err, "");
-	ck_assert_str_eq(cfg.database, "host=/run/postgresql dbname=shop");
+	ck_assert_str_eq(cfg.database, "");
 	ck_assert_str_eq(cfg.private_key, "/etc/agentauth/key.pem");
 	ck_assert_str_eq(cfg.audience, "frontend api");
-	ck_assert_str_eq(cfg.issuer, "");
-	ck_assert_str_eq(cfg.base_url, "https://shop.example/auth");
-	/* only the outer pair of quotes is removed */
-	ck_assert_str_eq(cfg.auth_realm, "Shop \"quoted\" realm");
 	/* an unbalanced quote is kept as it is */
-	ck_assert_str_eq(cfg.listen, "\"unix:/run/agentauth.sock");
+	ck_assert_str_eq(cfg.issuer, "\"https://issuer.example");
+	ck_assert_str_eq(cfg.base_url, "https://shop.example/auth");
+	ck_assert_str_eq(cfg.auth_realm, "Shop realm");
+	ck_assert_str_eq(cfg.listen, "unix:/run/agentauth.sock");
 	ck_assert_int_eq(cfg.access_token_ttl, 600);
 	ck_assert_int_eq(cfg.refresh_token_ttl, 86400);
 	ck_assert_int_eq(cfg.max_body_bytes, 1024);
@@ -207,9 +206,16 @@ START_TEST(test_file_int_bounds)
 	    NULL, 0), -1);
 	ck_assert_ptr_nonnull(strstr(err, "access_token_ttl must be an integer from 60 to 604800"));
 	config_free(&cfg);
-	ck_assert_int_eq(read_content(&cfg, "dummy_hash_cost = 32\n", err, sizeof(err),
+	ck_assert_int_eq(read_content(&cfg, "dummy_hash_cost = 17\n", err, sizeof(err),
 	    NULL, 0), -1);
-	ck_assert_ptr_nonnull(strstr(err, "dummy_hash_cost must be an integer from 4 to 31"));
+	ck_assert_ptr_nonnull(strstr(err, "dummy_hash_cost must be an integer from 4 to 16"));
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "dummy_hash_cost = 3\n", err, sizeof(err),
+	    NULL, 0), -1);
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "dummy_hash_cost = 16\n", err, sizeof(err),
+	    NULL, 0), 0);
+	ck_assert_int_eq(cfg.dummy_hash_cost, 16);
 	config_free(&cfg);
 }
 END_TEST
@@ -340,31 +346,95 @@ START_TEST(test_validate)
 	config_init(&cfg);
 	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "private_key is not set");
-
-	free(cfg.private_key);
-	cfg.private_key = strdup("/etc/agentauth/key.pem");
+	ck_assert_int_eq(config_set(&cfg, "private_key", "/etc/agentauth/key.pem",
+	    err, sizeof(err)), 0);
 	err[0] = '\0';
 	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
 	ck_assert_str_eq(err, "");
+	config_free(&cfg);
+}
+END_TEST
 
-	free(cfg.base_url);
-	cfg.base_url = strdup("ftp://shop.example");
-	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "base_url must start with http:// or https://");
-	free(cfg.base_url);
-	cfg.base_url = strdup("https://shop.example/api/");
-	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+START_TEST(test_set)
+{
+	struct config cfg;
+	char err[256] = "";
 
-	free(cfg.listen);
-	cfg.listen = strdup("localhost");
-	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "listen must be unix:PATH or HOST:PORT");
-	free(cfg.listen);
-	cfg.listen = strdup("127.0.0.1:9000");
-	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
-	free(cfg.listen);
-	cfg.listen = strdup("unix:/run/agentauth/agentauth.sock");
-	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+	config_init(&cfg);
+	ck_assert_int_eq(config_set(&cfg, "workers", "7", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.workers, 7);
+	ck_assert_int_eq(config_set(&cfg, "audience", "backoffice", err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.audience, "backoffice");
+	ck_assert_int_eq(config_set(&cfg, "log_level", "warn", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.log_level, LOG_LVL_WARN);
+
+	ck_assert_int_eq(config_set(&cfg, "nope", "1", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "unknown key \"nope\"");
+	ck_assert_int_eq(config_set(&cfg, "workers", "0", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "workers must be an integer from 1 to 256");
+	ck_assert_int_eq(cfg.workers, 7);  /* unchanged */
+	config_free(&cfg);
+}
+END_TEST
+
+struct str_case {
+	const char *key;
+	const char *value;
+	int ok;
+};
+
+static const struct str_case str_cases[] = {
+	{ "base_url", "", 1 },
+	{ "base_url", "https://shop.example/api/", 1 },
+	{ "base_url", "http://127.0.0.1:8080", 1 },
+	{ "base_url", "ftp://shop.example", 0 },
+	{ "base_url", "shop.example", 0 },
+	{ "base_url", "https://shop.example/a b", 0 },
+	{ "base_url", "https://shop.example/\"x", 0 },
+	{ "base_url", "https://shop.example/\\x", 0 },
+	{ "base_url", "https://shop.example/\x01", 0 },
+	{ "listen", "", 1 },
+	{ "listen", "unix:/run/agentauth/agentauth.sock", 1 },
+	{ "listen", "127.0.0.1:9000", 1 },
+	{ "listen", "[::1]:9000", 1 },
+	{ "listen", "localhost", 0 },
+	{ "listen", "localhost:", 0 },
+	{ "listen", "localhost:http", 0 },
+	{ "listen", "unix:relative.sock", 0 },
+	{ "listen", "unix:/run/a/very/long/path/that/goes/on/and/on/and/on/and/on/and/on/"
+	    "and/on/until/it/no/longer/fits/sun_path.sock", 0 },
+	{ "auth_realm", "Access to shop API", 1 },
+	{ "auth_realm", "", 1 },
+	{ "auth_realm", "say \"hi\"", 0 },
+	{ "auth_realm", "back\\slash", 0 },
+	{ "auth_realm", "line\nbreak", 0 },
+	{ "auth_realm", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxx", 0 },  /* 101 bytes */
+};
+
+START_TEST(test_set_checked_strings)
+{
+	const struct str_case *c = &str_cases[_i];
+	struct config cfg;
+	char err[256] = "", file[512], path[64], want[128];
+
+	config_init(&cfg);
+	ck_assert_msg((config_set(&cfg, c->key, c->value, err, sizeof(err)) == 0) == c->ok,
+	    "%s = \"%s\": %s", c->key, c->value, c->ok ? err : "accepted");
+	if (c->ok)
+		ck_assert_str_eq(*(c->key[0] == 'b' ? &cfg.base_url : c->key[0] == 'l' ?
+		    &cfg.listen : &cfg.auth_realm), c->value);
+	else
+		ck_assert_ptr_nonnull(strstr(err, c->key));
+	config_free(&cfg);
+
+	/* the same check applies to the file, with file:line */
+	if (c->ok || strchr(c->value, '\n') != NULL)
+		return;
+	snprintf(file, sizeof(file), "\n%s = %s\n", c->key, c->value);
+	ck_assert_int_eq(read_content(&cfg, file, err, sizeof(err), path, sizeof(path)), -1);
+	snprintf(want, sizeof(want), "%s:2: %s", path, c->key);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
 	config_free(&cfg);
 }
 END_TEST
@@ -374,14 +444,16 @@ START_TEST(test_load_explicit_path_and_env_wins)
 	char *path = temp_file("private_key = /from/file.pem\nworkers = 2\naudience = file\n");
 	char *env[] = { "AGENTAUTH_WORKERS=3", NULL };
 	struct config cfg;
+	int rc;
 	char err[256] = "";
 
-	ck_assert_int_eq(config_load(&cfg, path, env, err, sizeof(err)), 0);
+	rc = config_load(&cfg, path, env, err, sizeof(err));
+	temp_remove(path);
+	ck_assert_msg(rc == 0, "%s", err);
 	ck_assert_str_eq(cfg.private_key, "/from/file.pem");
 	ck_assert_str_eq(cfg.audience, "file");
 	ck_assert_int_eq(cfg.workers, 3);
 	config_free(&cfg);
-	temp_remove(path);
 }
 END_TEST
 
@@ -391,13 +463,15 @@ START_TEST(test_load_agentauth_conf)
 	char var[128];
 	char *env[] = { "HOME=/root", var, NULL };
 	struct config cfg;
+	int rc;
 	char err[256] = "";
 
 	snprintf(var, sizeof(var), "AGENTAUTH_CONF=%s", path);
-	ck_assert_int_eq(config_load(&cfg, NULL, env, err, sizeof(err)), 0);
+	rc = config_load(&cfg, NULL, env, err, sizeof(err));
+	temp_remove(path);
+	ck_assert_msg(rc == 0, "%s", err);
 	ck_assert_str_eq(cfg.private_key, "/via/conf/variable.pem");
 	config_free(&cfg);
-	temp_remove(path);
 }
 END_TEST
 
@@ -408,14 +482,16 @@ START_TEST(test_load_explicit_path_beats_agentauth_conf)
 	char var[128];
 	char *env[] = { var, NULL };
 	struct config cfg;
+	int rc;
 	char err[256] = "";
 
 	snprintf(var, sizeof(var), "AGENTAUTH_CONF=%s", other);
-	ck_assert_int_eq(config_load(&cfg, explicit, env, err, sizeof(err)), 0);
-	ck_assert_str_eq(cfg.private_key, "/explicit.pem");
-	config_free(&cfg);
+	rc = config_load(&cfg, explicit, env, err, sizeof(err));
 	temp_remove(explicit);
 	temp_remove(other);
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_str_eq(cfg.private_key, "/explicit.pem");
+	config_free(&cfg);
 }
 END_TEST
 
@@ -465,12 +541,14 @@ START_TEST(test_load_requires_private_key)
 {
 	char *path = temp_file("workers = 2\n");
 	struct config cfg;
+	int rc;
 	char err[256] = "";
 
-	ck_assert_int_eq(config_load(&cfg, path, NULL, err, sizeof(err)), -1);
+	rc = config_load(&cfg, path, NULL, err, sizeof(err));
+	temp_remove(path);
+	ck_assert_int_eq(rc, -1);
 	ck_assert_str_eq(err, "private_key is not set");
 	ck_assert_ptr_null(cfg.database);
-	temp_remove(path);
 }
 END_TEST
 
@@ -478,12 +556,14 @@ START_TEST(test_load_file_error_names_line)
 {
 	char *path = temp_file("private_key = /k.pem\n\nbogus = 1\n");
 	struct config cfg;
+	int rc;
 	char err[256] = "", want[128];
 
-	ck_assert_int_eq(config_load(&cfg, path, NULL, err, sizeof(err)), -1);
+	rc = config_load(&cfg, path, NULL, err, sizeof(err));
 	snprintf(want, sizeof(want), "%s:3: unknown key \"bogus\"", path);
-	ck_assert_str_eq(err, want);
 	temp_remove(path);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(err, want);
 }
 END_TEST
 
@@ -492,12 +572,14 @@ START_TEST(test_load_env_error)
 	char *path = temp_file("private_key = /k.pem\n");
 	char *env[] = { "AGENTAUTH_DB_TIMEOUT=99", NULL };
 	struct config cfg;
+	int rc;
 	char err[256] = "";
 
-	ck_assert_int_eq(config_load(&cfg, path, env, err, sizeof(err)), -1);
+	rc = config_load(&cfg, path, env, err, sizeof(err));
+	temp_remove(path);
+	ck_assert_int_eq(rc, -1);
 	ck_assert_str_eq(err, "environment: AGENTAUTH_DB_TIMEOUT: "
 	    "db_timeout must be an integer from 100 to 60000");
-	temp_remove(path);
 }
 END_TEST
 
@@ -530,6 +612,9 @@ config_suite(void)
 
 	tc = tcase_create("load");
 	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_set);
+	tcase_add_loop_test(tc, test_set_checked_strings, 0,
+	    (int)(sizeof(str_cases) / sizeof(str_cases[0])));
 	tcase_add_test(tc, test_load_explicit_path_and_env_wins);
 	tcase_add_test(tc, test_load_agentauth_conf);
 	tcase_add_test(tc, test_load_explicit_path_beats_agentauth_conf);

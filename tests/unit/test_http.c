@@ -123,6 +123,10 @@ END_TEST
 /* ---- http_content_type_ok ---- */
 
 static const char *const ct_ok[] = {
+	/* Debian's fastcgi_params sends CONTENT_TYPE empty when the header is
+	 * absent, so empty is absent (http.h) */
+	"",
+	"   ",
 	"application/json",
 	"application/vnd.api+json",
 	"APPLICATION/JSON",
@@ -136,8 +140,6 @@ static const char *const ct_ok[] = {
 };
 
 static const char *const ct_bad[] = {
-	"",                                 /* blank header */
-	"   ",
 	"text/plain",
 	"text/plain; charset=utf-8",
 	"application/x-www-form-urlencoded",
@@ -281,10 +283,13 @@ START_TEST(test_base_url_configured)
 {
 	struct request req;
 
+	/* base_url replaces the request's origin; the mount point follows */
 	req_for_url(&req, "on", NULL, "evil.example", "srv", "8080");
-	check_url(&req, "https://shop.example/api/", "/auth", "https://shop.example/api");
-	check_url(&req, "https://shop.example//", "/auth", "https://shop.example");
-	check_url(&req, "http://shop.example", "/auth", "http://shop.example");
+	check_url(&req, "https://shop.example/api/", "/auth", "https://shop.example/api/auth");
+	check_url(&req, "https://shop.example/api/", "", "https://shop.example/api");
+	check_url(&req, "https://shop.example//", "/auth", "https://shop.example/auth");
+	check_url(&req, "http://shop.example", "/auth", "http://shop.example/auth");
+	check_url(&req, "http://shop.example", "", "http://shop.example");
 	/* an empty base_url means "derive it" */
 	check_url(&req, "", "/auth", "https://evil.example:8080/auth");
 	check_url(&req, NULL, "/auth", "https://evil.example:8080/auth");
@@ -389,6 +394,10 @@ START_TEST(test_base_url_mount_len_and_overflow)
 	ck_assert_int_eq(http_base_url(&req, NULL, mount, 5, out, 24), -1);
 	ck_assert_int_eq(http_base_url(&req, "https://a-rather-long-base.example/x", mount, 5,
 	    small, sizeof(small)), -1);
+	/* base_url plus mount must fit too: "https://b.example/auth" is 22 */
+	ck_assert_int_eq(http_base_url(&req, "https://b.example", mount, 5, out, 23), 0);
+	ck_assert_str_eq(out, "https://b.example/auth");
+	ck_assert_int_eq(http_base_url(&req, "https://b.example", mount, 5, out, 22), -1);
 }
 END_TEST
 
@@ -444,11 +453,11 @@ START_TEST(test_append_query_too_long)
 		memset(url, 'Z', sizeof(url));
 		strcpy(url, "http://h");
 		ck_assert_int_eq(http_append_query(url, i < 2 ? 11 : sizeof(url), queries[i]), -1);
-		/* the url must still be a string inside its buffer (callers may
-		 * ignore the result) and keep what it had */
+		/* the url is left unchanged (http.h); in particular it is still
+		 * a string inside its buffer */
 		ck_assert_msg(memchr(url, '\0', i < 2 ? 11 : sizeof(url)) != NULL,
 		    "url lost its NUL terminator after a failed append of \"%s\"", queries[i]);
-		ck_assert_msg(strncmp(url, "http://h", 8) == 0, "url changed: %.16s", url);
+		ck_assert_str_eq(url, "http://h");
 	}
 }
 END_TEST
@@ -527,7 +536,10 @@ END_TEST
 START_TEST(test_response_error_and_head)
 {
 	static const char body[] = "{\"errors\":[{\"status\":404,\"detail\":\"Not Found\"}]}";
-	char want[512], buf[512];
+	static const char want[] = "Status: 404 Not Found\r\n"
+	    "Content-Type: application/vnd.api+json\r\n"
+	    "Content-Length: 48\r\n\r\n";
+	char buf[512];
 	struct response res;
 	int n;
 
@@ -543,12 +555,8 @@ START_TEST(test_response_error_and_head)
 	ck_assert_mem_eq(res.body, body, sizeof(body));
 
 	n = response_head(&res, buf, sizeof(buf));
-	snprintf(want, sizeof(want), "Status: 404 Not Found\r\n"
-	    "Content-Type: application/vnd.api+json\r\n"
-	    "Content-Length: %zu\r\n\r\n", sizeof(body) - 1);
 	ck_assert_str_eq(buf, want);
-	ck_assert_int_eq(n, (int)strlen(want));
-	ck_assert_str_eq(want + strlen(want) - 24, "Content-Length: 48\r\n\r\n" + 0);
+	ck_assert_int_eq(n, (int)sizeof(want) - 1);
 	response_free(&res);
 	ck_assert_ptr_null(res.body);
 }
@@ -600,14 +608,16 @@ START_TEST(test_response_set_json)
 {
 	char buf[256];
 	struct response res;
+	int n;
 	char *body = strdup("{\"a\":\"\xc3\xa9\"}");
 
 	response_init(&res);
 	response_set_json(&res, 200, "application/json", body, strlen(body));
 	ck_assert_int_eq(res.status, 200);
-	ck_assert_int_eq(response_head(&res, buf, sizeof(buf)), (int)strlen(buf));
+	n = response_head(&res, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "Status: 200 OK\r\nContent-Type: application/json\r\n"
-	    "Content-Length: 11\r\n\r\n");
+	    "Content-Length: 10\r\n\r\n");
+	ck_assert_int_eq(n, (int)strlen(buf));
 	/* a new body replaces (and frees) the old one */
 	response_error(&res, 503, NULL, "Service temporarily unavailable.");
 	ck_assert_int_eq(res.status, 503);

@@ -1,2 +1,737 @@
+/* Unit tests for src/token.c: key loading, the RFC 7638 kid, RS256 access
+ * tokens (checked with libjwt and by decoding them ourselves) and refresh
+ * tokens. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
 #include "suites.h"
-Suite *token_suite(void) { return suite_create("token"); }
+#include "token.h"
+
+/* ---- helpers independent of src/encode.c ---- */
+
+static const char b64url_tab[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Returns a malloc'd unpadded base64url text of in[0..n). */
+static char *
+b64url(const unsigned char *in, size_t n)
+{
+	char *out = malloc(n * 4 / 3 + 4), *o = out;
+	size_t i;
+
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i + 3 <= n; i += 3) {
+		unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 | in[i + 2];
+		for (int k = 3; k >= 0; k--)
+			*o++ = b64url_tab[v >> (6 * k) & 63];
+	}
+	if (n - i == 1) {
+		unsigned long v = (unsigned long)in[i] << 16;
+		*o++ = b64url_tab[v >> 18 & 63];
+		*o++ = b64url_tab[v >> 12 & 63];
+	} else if (n - i == 2) {
+		unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8;
+		*o++ = b64url_tab[v >> 18 & 63];
+		*o++ = b64url_tab[v >> 12 & 63];
+		*o++ = b64url_tab[v >> 6 & 63];
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Decodes unpadded base64url in[0..n) into a malloc'd NUL-terminated
+ * buffer; fails the test on characters outside the URL-safe alphabet. */
+static char *
+b64url_decode(const char *in, size_t n, size_t *len_r)
+{
+	unsigned char *out = malloc(n * 3 / 4 + 4);
+	unsigned long acc = 0;
+	size_t o = 0;
+	int bits = 0;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(n % 4 != 1, "impossible base64url length %zu", n);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = memchr(b64url_tab, in[i], 64);
+		ck_assert_msg(p != NULL && in[i] != '\0', "not base64url: 0x%02x",
+		    (unsigned char)in[i]);
+		acc = (acc << 6 | (unsigned long)(p - b64url_tab)) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	out[o] = '\0';
+	if (len_r != NULL)
+		*len_r = o;
+	return (char *)out;
+}
+
+static void
+sha256_hex(const void *in, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+
+	ck_assert_int_eq(EVP_Digest(in, n, md, &len, EVP_sha256(), NULL), 1);
+	ck_assert_uint_eq(len, 32);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static char *
+bn_param_b64url(EVP_PKEY *pk, const char *name)
+{
+	BIGNUM *bn = NULL;
+	unsigned char *bin;
+	char *out;
+	int n;
+
+	ck_assert_int_eq(EVP_PKEY_get_bn_param(pk, name, &bn), 1);
+	n = BN_num_bytes(bn);
+	bin = malloc((size_t)n);
+	ck_assert_ptr_nonnull(bin);
+	ck_assert_int_eq(BN_bn2bin(bn, bin), n);
+	out = b64url(bin, (size_t)n);
+	free(bin);
+	BN_free(bn);
+	return out;
+}
+
+/* Writes pk as PEM (private or public) into a malloc'd string. */
+static char *
+pem_of(EVP_PKEY *pk, int private, size_t *len_r)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *copy;
+	long len;
+
+	ck_assert_ptr_nonnull(bio);
+	if (private)
+		ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+	else
+		ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, pk), 1);
+	len = BIO_get_mem_data(bio, &data);
+	ck_assert_int_gt(len, 0);
+	copy = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, data, (size_t)len);
+	copy[len] = '\0';
+	BIO_free(bio);
+	*len_r = (size_t)len;
+	return copy;
+}
+
+/* ---- the 2048-bit key, made once per test case (in the runner) ---- */
+
+static EVP_PKEY *rsa2048;
+static char *priv_pem, *pub_pem;
+static size_t priv_len, pub_len;
+
+static void
+keys_setup(void)
+{
+	rsa2048 = EVP_RSA_gen(2048);
+	ck_assert_ptr_nonnull(rsa2048);
+	priv_pem = pem_of(rsa2048, 1, &priv_len);
+	pub_pem = pem_of(rsa2048, 0, &pub_len);
+}
+
+static void
+keys_teardown(void)
+{
+	EVP_PKEY_free(rsa2048);
+	free(priv_pem);
+	free(pub_pem);
+	rsa2048 = NULL;
+	priv_pem = pub_pem = NULL;
+}
+
+static void
+load_key(struct signing_key *key)
+{
+	char err[256] = "";
+
+	ck_assert_msg(signing_key_from_pem(key, priv_pem, priv_len, err, sizeof(err)) == 0,
+	    "signing_key_from_pem: %s", err);
+	ck_assert_str_eq(err, "");
+	ck_assert_ptr_nonnull(key->pkey);
+}
+
+/* The three segments of a JWT, decoded where it makes sense. */
+struct jwt_parts {
+	char *header_b64;
+	char *header;       /* decoded JSON */
+	char *payload;      /* decoded JSON */
+	size_t payload_len;
+	char *signature_b64;
+};
+
+static void
+split_jwt(const char *jwt, struct jwt_parts *p)
+{
+	const char *d1 = strchr(jwt, '.'), *d2;
+
+	memset(p, 0, sizeof(*p));
+	ck_assert_ptr_nonnull(d1);
+	d2 = strchr(d1 + 1, '.');
+	ck_assert_ptr_nonnull(d2);
+	ck_assert_ptr_null(strchr(d2 + 1, '.'));
+	p->header_b64 = strndup(jwt, (size_t)(d1 - jwt));
+	p->header = b64url_decode(jwt, (size_t)(d1 - jwt), NULL);
+	p->payload = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &p->payload_len);
+	p->signature_b64 = strdup(d2 + 1);
+	/* the signature is base64url too, 256 bytes for RSA-2048 */
+	{
+		size_t slen = 0;
+		char *sig = b64url_decode(p->signature_b64, strlen(p->signature_b64), &slen);
+		ck_assert_uint_eq(slen, 256);
+		free(sig);
+	}
+}
+
+static void
+free_parts(struct jwt_parts *p)
+{
+	free(p->header_b64);
+	free(p->header);
+	free(p->payload);
+	free(p->signature_b64);
+}
+
+/* Copies the jti of payload into jti (81 bytes); checks its form. */
+static void
+extract_jti(const char *payload, char jti[JTI_HEX_LEN + 1])
+{
+	const char *p = strstr(payload, "\"jti\":\"");
+
+	ck_assert_ptr_nonnull(p);
+	p += 7;
+	ck_assert_uint_ge(strlen(p), JTI_HEX_LEN + 1);
+	memcpy(jti, p, JTI_HEX_LEN);
+	jti[JTI_HEX_LEN] = '\0';
+	ck_assert_msg(p[JTI_HEX_LEN] == '"', "jti is not %d characters long", JTI_HEX_LEN);
+	ck_assert_msg(strspn(jti, "0123456789abcdef") == JTI_HEX_LEN,
+	    "jti is not lowercase hex: %s", jti);
+}
+
+/* Verifies jwt with libjwt and the public key; returns the decoded jwt. */
+static jwt_t *
+libjwt_verify(const char *token, const char *pem, size_t pem_len)
+{
+	jwt_t *jwt = NULL;
+	int rc = jwt_decode(&jwt, token, (const unsigned char *)pem, (int)pem_len);
+
+	ck_assert_msg(rc == 0, "jwt_decode failed: %d", rc);
+	ck_assert_ptr_nonnull(jwt);
+	ck_assert_int_eq(jwt_get_alg(jwt), JWT_ALG_RS256);
+	return jwt;
+}
+
+static const char *const agent_scopes[] = { "agent" };
+static const char *const customer_scopes[] = { "customer_impersonation", "customer" };
+
+#define SUB1 "{\"id_company_user\":null,\"id_agent\":1,\"customer_reference\":null," \
+	"\"id_customer\":null,\"permissions\":null}"
+#define SUB1_ESCAPED "{\\\"id_company_user\\\":null,\\\"id_agent\\\":1," \
+	"\\\"customer_reference\\\":null,\\\"id_customer\\\":null,\\\"permissions\\\":null}"
+#define IAT 1700000000LL
+
+/* ---- keys ---- */
+
+START_TEST(test_kid_is_rfc7638_thumbprint)
+{
+	struct signing_key key;
+	char *n = bn_param_b64url(rsa2048, OSSL_PKEY_PARAM_RSA_N);
+	char *e = bn_param_b64url(rsa2048, OSSL_PKEY_PARAM_RSA_E);
+	char *input, *kid, want_header[160], *header;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	size_t ilen = strlen(n) + strlen(e) + 64;
+
+	load_key(&key);
+	ck_assert_str_eq(key.n_b64, n);
+	ck_assert_str_eq(key.e_b64, "AQAB");
+	ck_assert_str_eq(key.e_b64, e);
+	ck_assert_uint_eq(strlen(n), 342);  /* 256 bytes */
+
+	input = malloc(ilen);
+	ck_assert_ptr_nonnull(input);
+	snprintf(input, ilen, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", e, n);
+	ck_assert_int_eq(EVP_Digest(input, strlen(input), md, &mdlen, EVP_sha256(), NULL), 1);
+	kid = b64url(md, mdlen);
+	ck_assert_uint_eq(strlen(kid), KID_LEN);
+	ck_assert_str_eq(key.kid, kid);
+
+	/* the prepared JOSE header */
+	snprintf(want_header, sizeof(want_header),
+	    "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"kid\":\"%s\"}", kid);
+	header = b64url_decode(key.header_b64, strlen(key.header_b64), NULL);
+	ck_assert_str_eq(header, want_header);
+
+	free(header);
+	free(kid);
+	free(input);
+	free(n);
+	free(e);
+	signing_key_free(&key);
+	ck_assert_ptr_null(key.pkey);
+	ck_assert_ptr_null(key.n_b64);
+}
+END_TEST
+
+START_TEST(test_key_load_file)
+{
+	char path[] = "/tmp/agentauth-key-XXXXXX";
+	struct signing_key key, mem;
+	char err[256] = "";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, priv_pem, priv_len), (ssize_t)priv_len);
+	close(fd);
+	ck_assert_int_eq(signing_key_load(&key, path, err, sizeof(err)), 0);
+	load_key(&mem);
+	ck_assert_str_eq(key.kid, mem.kid);
+	ck_assert_str_eq(key.header_b64, mem.header_b64);
+	signing_key_free(&key);
+	signing_key_free(&mem);
+	unlink(path);
+
+	ck_assert_int_eq(signing_key_load(&key, "/nonexistent/key.pem", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/key.pem: cannot open"));
+	ck_assert_ptr_null(key.pkey);
+}
+END_TEST
+
+START_TEST(test_key_1024_refused)
+{
+	EVP_PKEY *small = EVP_RSA_gen(1024);
+	struct signing_key key;
+	char err[256] = "", *pem;
+	size_t len;
+
+	ck_assert_ptr_nonnull(small);
+	pem = pem_of(small, 1, &len);
+	ck_assert_int_eq(signing_key_from_pem(&key, pem, len, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "the RSA key has 1024 bits; at least 2048 are needed");
+	ck_assert_ptr_null(key.pkey);
+	ck_assert_ptr_null(key.n_b64);
+	ck_assert_ptr_null(key.header_b64);
+	free(pem);
+	EVP_PKEY_free(small);
+}
+END_TEST
+
+START_TEST(test_key_not_rsa_refused)
+{
+	EVP_PKEY *ec = EVP_EC_gen("P-256");
+	struct signing_key key;
+	char err[256] = "", *pem;
+	size_t len;
+
+	ck_assert_ptr_nonnull(ec);
+	pem = pem_of(ec, 1, &len);
+	ck_assert_int_eq(signing_key_from_pem(&key, pem, len, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "the key is not an RSA key");
+	ck_assert_ptr_null(key.pkey);
+	free(pem);
+	EVP_PKEY_free(ec);
+}
+END_TEST
+
+START_TEST(test_key_not_pem_refused)
+{
+	struct signing_key key;
+	char err[256];
+	char *truncated = strndup(priv_pem, priv_len / 2);
+
+	strcpy(err, "");
+	ck_assert_int_eq(signing_key_from_pem(&key, "garbage", 7, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a PEM private key");
+	ck_assert_ptr_null(key.pkey);
+
+	strcpy(err, "");
+	ck_assert_int_eq(signing_key_from_pem(&key, "", 0, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a PEM private key");
+
+	/* a public key is not a signing key */
+	strcpy(err, "");
+	ck_assert_int_eq(signing_key_from_pem(&key, pub_pem, pub_len, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a PEM private key");
+
+	strcpy(err, "");
+	ck_assert_int_eq(signing_key_from_pem(&key, truncated, strlen(truncated), err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a PEM private key");
+	ck_assert_ptr_null(key.pkey);
+	free(truncated);
+}
+END_TEST
+
+/* ---- access tokens ---- */
+
+START_TEST(test_access_token_exact_payload)
+{
+	struct signing_key key;
+	struct access_claims c = {
+		.aud = "frontend", .iss = NULL, .iat = IAT, .ttl = 28800, .sub = SUB1,
+		.scopes = agent_scopes, .nscopes = 1, .act_sub = NULL,
+	};
+	struct jwt_parts p;
+	char jti[JTI_HEX_LEN + 1], want[1024], want_header[160];
+	char *token;
+
+	load_key(&key);
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+	split_jwt(token, &p);
+
+	ck_assert_str_eq(p.header_b64, key.header_b64);
+	snprintf(want_header, sizeof(want_header),
+	    "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"kid\":\"%s\"}", key.kid);
+	ck_assert_str_eq(p.header, want_header);
+
+	extract_jti(p.payload, jti);
+	snprintf(want, sizeof(want),
+	    "{\"aud\":\"frontend\",\"jti\":\"%s\",\"iat\":1700000000,\"nbf\":1700000000,"
+	    "\"exp\":1700028800,\"sub\":\"" SUB1_ESCAPED "\",\"scopes\":[\"agent\"]}", jti);
+	ck_assert_str_eq(p.payload, want);
+	ck_assert_uint_eq(p.payload_len, strlen(want));
+
+	free_parts(&p);
+	free(token);
+	signing_key_free(&key);
+}
+END_TEST
+
+/* Position of needle in hay, failing the test when absent. */
+static long
+pos(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	ck_assert_msg(p != NULL, "%s missing from %s", needle, hay);
+	return p - hay;
+}
+
+START_TEST(test_access_token_claim_order)
+{
+	struct signing_key key;
+	struct access_claims c = {
+		.aud = "frontend", .iss = "https://issuer.example", .iat = IAT, .ttl = 600,
+		.sub = "{\"id_customer\":21}", .scopes = customer_scopes, .nscopes = 2,
+		.act_sub = "agent:1",
+	};
+	static const char *const order[] = {
+		"{\"aud\":", ",\"jti\":", ",\"iat\":", ",\"nbf\":", ",\"exp\":", ",\"sub\":",
+		",\"scopes\":", ",\"act\":", ",\"iss\":",
+	};
+	struct jwt_parts p;
+	char jti[JTI_HEX_LEN + 1], want[1024];
+	char *token;
+	long last = -1;
+
+	load_key(&key);
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+	split_jwt(token, &p);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		long at = pos(p.payload, order[i]);
+		ck_assert_msg(at > last, "%s is out of order in %s", order[i], p.payload);
+		last = at;
+	}
+	ck_assert_int_eq(pos(p.payload, "{\"aud\":"), 0);
+
+	extract_jti(p.payload, jti);
+	snprintf(want, sizeof(want),
+	    "{\"aud\":\"frontend\",\"jti\":\"%s\",\"iat\":1700000000,\"nbf\":1700000000,"
+	    "\"exp\":1700000600,\"sub\":\"{\\\"id_customer\\\":21}\","
+	    "\"scopes\":[\"customer_impersonation\",\"customer\"],"
+	    "\"act\":{\"sub\":\"agent:1\"},\"iss\":\"https://issuer.example\"}", jti);
+	ck_assert_str_eq(p.payload, want);
+
+	free_parts(&p);
+	free(token);
+	signing_key_free(&key);
+}
+END_TEST
+
+START_TEST(test_access_token_optional_claims)
+{
+	struct signing_key key;
+	struct access_claims c = {
+		.aud = "frontend", .iss = "", .iat = IAT, .ttl = 28800, .sub = SUB1,
+		.scopes = agent_scopes, .nscopes = 1, .act_sub = NULL,
+	};
+	struct jwt_parts p;
+	char *token;
+
+	load_key(&key);
+	/* iss "" is omitted like NULL; no act without act_sub */
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+	split_jwt(token, &p);
+	ck_assert_ptr_null(strstr(p.payload, "\"iss\""));
+	ck_assert_ptr_null(strstr(p.payload, "\"act\""));
+	free_parts(&p);
+	free(token);
+
+	/* iss without act */
+	c.iss = "agentauth";
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+	split_jwt(token, &p);
+	ck_assert_ptr_null(strstr(p.payload, "\"act\""));
+	ck_assert_int_eq(pos(p.payload, ",\"iss\":\"agentauth\"}"),
+	    (long)p.payload_len - (long)strlen(",\"iss\":\"agentauth\"}"));
+	free_parts(&p);
+	free(token);
+
+	/* act without iss */
+	c.iss = NULL;
+	c.act_sub = "agent:7";
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+	split_jwt(token, &p);
+	ck_assert_ptr_null(strstr(p.payload, "\"iss\""));
+	ck_assert_int_eq(pos(p.payload, ",\"act\":{\"sub\":\"agent:7\"}}"),
+	    (long)p.payload_len - (long)strlen(",\"act\":{\"sub\":\"agent:7\"}}"));
+	free_parts(&p);
+	free(token);
+	signing_key_free(&key);
+}
+END_TEST
+
+START_TEST(test_access_token_verifies_with_libjwt)
+{
+	struct signing_key key;
+	struct access_claims c = {
+		.aud = "frontend", .iss = NULL, .iat = IAT, .ttl = 28800, .sub = SUB1,
+		.scopes = agent_scopes, .nscopes = 1, .act_sub = NULL,
+	};
+	char *token, *scopes;
+	jwt_t *jwt;
+	const char *jti;
+
+	load_key(&key);
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+	jwt = libjwt_verify(token, pub_pem, pub_len);
+
+	ck_assert_str_eq(jwt_get_header(jwt, "typ"), "JWT");
+	ck_assert_str_eq(jwt_get_header(jwt, "alg"), "RS256");
+	ck_assert_str_eq(jwt_get_header(jwt, "kid"), key.kid);
+	ck_assert_str_eq(jwt_get_grant(jwt, "aud"), "frontend");
+	ck_assert_str_eq(jwt_get_grant(jwt, "sub"), SUB1);  /* a string claim */
+	ck_assert_int_eq(jwt_get_grant_int(jwt, "iat"), IAT);
+	ck_assert_int_eq(jwt_get_grant_int(jwt, "nbf"), IAT);
+	ck_assert_int_eq(jwt_get_grant_int(jwt, "exp"), IAT + 28800);
+	jti = jwt_get_grant(jwt, "jti");
+	ck_assert_ptr_nonnull(jti);
+	ck_assert_uint_eq(strlen(jti), JTI_HEX_LEN);
+	ck_assert_uint_eq(strspn(jti, "0123456789abcdef"), JTI_HEX_LEN);
+	scopes = jwt_get_grants_json(jwt, "scopes");
+	ck_assert_ptr_nonnull(scopes);
+	ck_assert_str_eq(scopes, "[\"agent\"]");
+	free(scopes);
+	ck_assert_ptr_null(jwt_get_grant(jwt, "iss"));
+	ck_assert_ptr_null(jwt_get_grants_json(jwt, "act"));
+	jwt_free(jwt);
+
+	/* with iss and act */
+	c.iss = "https://issuer.example";
+	c.act_sub = "agent:1";
+	c.scopes = customer_scopes;
+	c.nscopes = 2;
+	free(token);
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+	jwt = libjwt_verify(token, pub_pem, pub_len);
+	ck_assert_str_eq(jwt_get_grant(jwt, "iss"), "https://issuer.example");
+	scopes = jwt_get_grants_json(jwt, "act");
+	ck_assert_ptr_nonnull(scopes);
+	ck_assert_str_eq(scopes, "{\"sub\":\"agent:1\"}");
+	free(scopes);
+	scopes = jwt_get_grants_json(jwt, "scopes");
+	ck_assert_str_eq(scopes, "[\"customer_impersonation\",\"customer\"]");
+	free(scopes);
+	jwt_free(jwt);
+
+	free(token);
+	signing_key_free(&key);
+}
+END_TEST
+
+START_TEST(test_access_token_tampering_detected)
+{
+	struct signing_key key;
+	struct access_claims c = {
+		.aud = "frontend", .iss = NULL, .iat = IAT, .ttl = 28800, .sub = SUB1,
+		.scopes = agent_scopes, .nscopes = 1, .act_sub = NULL,
+	};
+	EVP_PKEY *other = EVP_RSA_gen(1024);
+	char *token, *copy, *other_pem, *sig;
+	size_t other_len;
+	jwt_t *jwt = NULL;
+
+	ck_assert_ptr_nonnull(other);
+	other_pem = pem_of(other, 0, &other_len);
+	load_key(&key);
+	token = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(token);
+
+	/* a signature byte changed */
+	copy = strdup(token);
+	sig = strrchr(copy, '.') + 10;
+	*sig = *sig == 'A' ? 'B' : 'A';
+	ck_assert_int_ne(jwt_decode(&jwt, copy, (const unsigned char *)pub_pem, (int)pub_len), 0);
+	ck_assert_ptr_null(jwt);
+	free(copy);
+
+	/* a payload character changed */
+	copy = strdup(token);
+	sig = strchr(copy, '.') + 5;
+	*sig = *sig == 'A' ? 'B' : 'A';
+	ck_assert_int_ne(jwt_decode(&jwt, copy, (const unsigned char *)pub_pem, (int)pub_len), 0);
+	ck_assert_ptr_null(jwt);
+	free(copy);
+
+	/* another key */
+	ck_assert_int_ne(jwt_decode(&jwt, token, (const unsigned char *)other_pem,
+	    (int)other_len), 0);
+	ck_assert_ptr_null(jwt);
+
+	free(token);
+	free(other_pem);
+	EVP_PKEY_free(other);
+	signing_key_free(&key);
+}
+END_TEST
+
+START_TEST(test_access_token_jti_unique)
+{
+	struct signing_key key;
+	struct access_claims c = {
+		.aud = "frontend", .iss = NULL, .iat = IAT, .ttl = 28800, .sub = SUB1,
+		.scopes = agent_scopes, .nscopes = 1, .act_sub = NULL,
+	};
+	struct jwt_parts p1, p2;
+	char jti1[JTI_HEX_LEN + 1], jti2[JTI_HEX_LEN + 1];
+	char *t1, *t2;
+
+	load_key(&key);
+	t1 = token_issue_access(&key, &c);
+	t2 = token_issue_access(&key, &c);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_ptr_nonnull(t2);
+	ck_assert_str_ne(t1, t2);
+	split_jwt(t1, &p1);
+	split_jwt(t2, &p2);
+	extract_jti(p1.payload, jti1);
+	extract_jti(p2.payload, jti2);
+	ck_assert_str_ne(jti1, jti2);
+	free_parts(&p1);
+	free_parts(&p2);
+	free(t1);
+	free(t2);
+	signing_key_free(&key);
+}
+END_TEST
+
+/* ---- refresh tokens and sub ---- */
+
+START_TEST(test_refresh_token)
+{
+	char t1[REFRESH_TOKEN_LEN + 1], h1[65], t2[REFRESH_TOKEN_LEN + 1], h2[65], want[65];
+	size_t len = 0;
+	char *raw;
+
+	memset(t1, 'X', sizeof(t1));
+	ck_assert_int_eq(token_new_refresh(t1, h1), 0);
+	ck_assert_uint_eq(strlen(t1), 43);
+	ck_assert_uint_eq(strspn(t1, b64url_tab), 43);
+	/* 32 random bytes */
+	raw = b64url_decode(t1, 43, &len);
+	ck_assert_uint_eq(len, 32);
+	free(raw);
+	ck_assert_uint_eq(strlen(h1), 64);
+	sha256_hex(t1, strlen(t1), want);
+	ck_assert_str_eq(h1, want);
+
+	ck_assert_int_eq(token_new_refresh(t2, h2), 0);
+	ck_assert_str_ne(t1, t2);
+	ck_assert_str_ne(h1, h2);
+	sha256_hex(t2, strlen(t2), want);
+	ck_assert_str_eq(h2, want);
+
+	/* the hash of a presented token is the stored one */
+	ck_assert_int_eq(token_hash_refresh(t1, strlen(t1), want), 0);
+	ck_assert_str_eq(want, h1);
+}
+END_TEST
+
+START_TEST(test_hash_refresh_vector)
+{
+	char h[65];
+
+	ck_assert_int_eq(token_hash_refresh("abc", 3, h), 0);
+	ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	ck_assert_int_eq(token_hash_refresh("", 0, h), 0);
+	ck_assert_str_eq(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
+START_TEST(test_agent_sub)
+{
+	char *s = token_agent_sub(1);
+
+	ck_assert_str_eq(s, SUB1);
+	free(s);
+	s = token_agent_sub(9223372036854775807LL);
+	ck_assert_str_eq(s, "{\"id_company_user\":null,\"id_agent\":9223372036854775807,"
+	    "\"customer_reference\":null,\"id_customer\":null,\"permissions\":null}");
+	free(s);
+}
+END_TEST
+
+Suite *
+token_suite(void)
+{
+	Suite *s = suite_create("token");
+	TCase *tc = tcase_create("rsa2048");
+
+	/* one key for the whole test case: RSA key generation is slow */
+	tcase_add_unchecked_fixture(tc, keys_setup, keys_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_kid_is_rfc7638_thumbprint);
+	tcase_add_test(tc, test_key_load_file);
+	tcase_add_test(tc, test_key_1024_refused);
+	tcase_add_test(tc, test_key_not_rsa_refused);
+	tcase_add_test(tc, test_key_not_pem_refused);
+	tcase_add_test(tc, test_access_token_exact_payload);
+	tcase_add_test(tc, test_access_token_claim_order);
+	tcase_add_test(tc, test_access_token_optional_claims);
+	tcase_add_test(tc, test_access_token_verifies_with_libjwt);
+	tcase_add_test(tc, test_access_token_tampering_detected);
+	tcase_add_test(tc, test_access_token_jti_unique);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refresh");
+	tcase_add_test(tc, test_refresh_token);
+	tcase_add_test(tc, test_hash_refresh_vector);
+	tcase_add_test(tc, test_agent_sub);
+	suite_add_tcase(s, tc);
+	return s;
+}
