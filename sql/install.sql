@@ -81,13 +81,42 @@ DROP TRIGGER IF EXISTS audit_events_append_only ON agentauth.audit_events;
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON agentauth.audit_events
 	FOR EACH ROW EXECUTE FUNCTION agentauth.audit_events_append_only();
 
--- DB admin: create an agent; the password is hashed here with bcrypt cost 12.
-CREATE OR REPLACE FUNCTION agentauth.create_agent(p_username text, p_password text,
-	p_first_name text DEFAULT '', p_last_name text DEFAULT '')
-RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-DECLARE
-	new_id bigint;
+-- Failed-attempt counters (CONTRACT §3).  One row per counted key:
+--   scope 'ip_user': client_ip + lower(username)
+--   scope 'user':    lower(username) across all addresses (client_ip '')
+--   scope 'ip':      client_ip across all usernames (username '')
+CREATE TABLE IF NOT EXISTS agentauth.login_attempts (
+	scope         text NOT NULL CHECK (scope IN ('ip_user', 'user', 'ip')),
+	client_ip     text NOT NULL,
+	username      text NOT NULL,
+	failures      integer NOT NULL,
+	window_start  timestamptz NOT NULL,
+	blocked_until timestamptz,
+	block_logged  boolean NOT NULL DEFAULT false,  -- lock-out written to the audit
+	PRIMARY KEY (scope, client_ip, username)
+);
+CREATE INDEX IF NOT EXISTS login_attempts_window_idx ON agentauth.login_attempts (window_start);
+
+-- Keep agents.updated_at current.
+CREATE OR REPLACE FUNCTION agentauth.agents_touch() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.updated_at := now();
+	RETURN NEW;
+END
+$$;
+DROP TRIGGER IF EXISTS agents_touch ON agentauth.agents;
+CREATE TRIGGER agents_touch BEFORE UPDATE ON agentauth.agents
+	FOR EACH ROW EXECUTE FUNCTION agentauth.agents_touch();
+
+-- Upgrade from version 1: login_succeeded gained arguments.
+DROP FUNCTION IF EXISTS agentauth.login_succeeded(bigint, inet, text, integer);
+
+------------------------------------------------------------------------------
+-- Functions for DB admins (agentauth_admin).  See doc/sql-admin.md.
+
+CREATE OR REPLACE FUNCTION agentauth.check_password(p_password text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
 	IF p_password IS NULL OR p_password = '' THEN
 		RAISE EXCEPTION 'the password must not be empty';
@@ -96,6 +125,18 @@ BEGIN
 		RAISE EXCEPTION 'bcrypt uses only the first 72 bytes of a password; this one has %',
 			octet_length(p_password);
 	END IF;
+END
+$$;
+
+-- Creates an agent; the password is hashed here with bcrypt cost 12.
+CREATE OR REPLACE FUNCTION agentauth.create_agent(p_username text, p_password text,
+	p_first_name text DEFAULT '', p_last_name text DEFAULT '')
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+	new_id bigint;
+BEGIN
+	PERFORM agentauth.check_password(p_password);
 	INSERT INTO agentauth.agents (username, password_hash, first_name, last_name)
 	VALUES (p_username, crypt(p_password, gen_salt('bf', 12)),
 		coalesce(p_first_name, ''), coalesce(p_last_name, ''))
@@ -104,7 +145,146 @@ BEGIN
 END
 $$;
 
--- Application: the agent a login names (case-insensitive).
+-- Looks an agent up by username, ignoring case; raises if there is none.
+CREATE OR REPLACE FUNCTION agentauth.agent_id(p_username text) RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	found_id bigint;
+BEGIN
+	SELECT id INTO found_id FROM agentauth.agents WHERE lower(username) = lower(p_username);
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no agent named %', p_username USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN found_id;
+END
+$$;
+
+-- Sets a new password (bcrypt cost 12).  Refresh tokens stay valid; call
+-- revoke_agent_tokens too if the old password may be known to someone else.
+CREATE OR REPLACE FUNCTION agentauth.set_agent_password(p_username text, p_password text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+	PERFORM agentauth.check_password(p_password);
+	UPDATE agentauth.agents SET password_hash = crypt(p_password, gen_salt('bf', 12))
+	WHERE id = agentauth.agent_id(p_username);
+END
+$$;
+
+-- Revokes every refresh token of the agent and ends its access tokens on
+-- agentauth's own endpoints.  Returns the number of tokens revoked.
+CREATE OR REPLACE FUNCTION agentauth.revoke_agent_tokens(p_username text) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	aid bigint := agentauth.agent_id(p_username);
+	n integer;
+BEGIN
+	UPDATE agentauth.refresh_tokens SET revoked_at = now()
+	WHERE agent_id = aid AND revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	UPDATE agentauth.agents SET tokens_valid_after = now() WHERE id = aid;
+	INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
+	SELECT 'tokens_revoked', aid, username, 'revoke_agent_tokens by ' || session_user
+	FROM agentauth.agents WHERE id = aid;
+	RETURN n;
+END
+$$;
+
+-- 'active', 'blocked' or 'deleted'.  Leaving 'active' also revokes the
+-- agent's tokens.
+CREATE OR REPLACE FUNCTION agentauth.set_agent_status(p_username text, p_status text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	aid bigint := agentauth.agent_id(p_username);
+BEGIN
+	IF p_status IS NULL OR p_status NOT IN ('active', 'blocked', 'deleted') THEN
+		RAISE EXCEPTION 'status must be active, blocked or deleted, not %', p_status;
+	END IF;
+	UPDATE agentauth.agents SET status = p_status WHERE id = aid;
+	INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
+	SELECT 'status_changed', aid, username, p_status || ' by ' || session_user
+	FROM agentauth.agents WHERE id = aid;
+	IF p_status <> 'active' THEN
+		PERFORM agentauth.revoke_agent_tokens(p_username);
+	END IF;
+END
+$$;
+
+-- Lifts every lock-out and failure count of a username (from any address).
+-- Works for names that are not agents too.  Returns the rows removed.
+CREATE OR REPLACE FUNCTION agentauth.unlock(p_username text) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM agentauth.login_attempts
+	WHERE scope IN ('ip_user', 'user') AND username = lower(p_username);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO agentauth.audit_events (event, username, reason)
+	VALUES ('unlocked', p_username, 'unlock by ' || session_user);
+	RETURN n;
+END
+$$;
+
+-- Lifts the lock-outs and counts of one client address.
+CREATE OR REPLACE FUNCTION agentauth.unlock_ip(p_client_ip inet) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM agentauth.login_attempts WHERE scope IN ('ip_user', 'ip')
+		AND client_ip = host(p_client_ip);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO agentauth.audit_events (event, client_ip, reason)
+	VALUES ('unlocked', p_client_ip, 'unlock_ip by ' || session_user);
+	RETURN n;
+END
+$$;
+
+-- Deletes counter rows whose window and block are over.  agentauth does
+-- this a few rows at a time on every login; this is for a cron job.
+CREATE OR REPLACE FUNCTION agentauth.purge_login_attempts(p_older_than interval DEFAULT '1 day')
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	DELETE FROM agentauth.login_attempts
+	WHERE window_start < now() - p_older_than
+	  AND (blocked_until IS NULL OR blocked_until < now());
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+
+-- Who is locked out now.
+CREATE OR REPLACE VIEW agentauth.current_lockouts AS
+	SELECT scope, nullif(client_ip, '') AS client_ip, nullif(username, '') AS username,
+	       failures, window_start, blocked_until,
+	       ceil(extract(epoch FROM blocked_until - now()))::integer AS seconds_left
+	FROM agentauth.login_attempts
+	WHERE blocked_until > now();
+
+-- Failed logins of the last 24 hours, per username and per address.
+CREATE OR REPLACE VIEW agentauth.recent_failures_by_username AS
+	SELECT lower(username) AS username, count(*) AS failures,
+	       count(DISTINCT client_ip) AS addresses, max(occurred_at) AS last_failure
+	FROM agentauth.audit_events
+	WHERE event = 'login_failure' AND occurred_at > now() - interval '24 hours'
+	GROUP BY lower(username);
+
+CREATE OR REPLACE VIEW agentauth.recent_failures_by_ip AS
+	SELECT client_ip, count(*) AS failures, count(DISTINCT lower(username)) AS usernames,
+	       max(occurred_at) AS last_failure
+	FROM agentauth.audit_events
+	WHERE event = 'login_failure' AND occurred_at > now() - interval '24 hours'
+	GROUP BY client_ip;
+
+------------------------------------------------------------------------------
+-- Functions for the application (agentauth_app).
+
+-- The agent a login names (case-insensitive).
 CREATE OR REPLACE FUNCTION agentauth.login_lookup(p_username text)
 RETURNS TABLE (agent_id bigint, password_hash text, status text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -113,16 +293,109 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	WHERE lower(a.username) = lower(p_username);
 $$;
 
--- Application: a successful login.  Stores the refresh token (as its hash),
--- records last_login_at and the audit event in one transaction.  Returns
--- false if the agent stopped being active meanwhile.
-CREATE OR REPLACE FUNCTION agentauth.login_succeeded(p_agent_id bigint, p_client_ip inet,
-	p_token_hash text, p_refresh_ttl integer)
+-- Counts one attempt on one key unless the key is blocked, in which case
+-- it raises AA429 and counts nothing.  A window or block that is over
+-- starts a new window.
+CREATE OR REPLACE FUNCTION agentauth.count_attempt(p_scope text, p_ip text, p_user text,
+	p_limit integer, p_window integer, p_block integer)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	INSERT INTO agentauth.login_attempts AS a
+		(scope, client_ip, username, failures, window_start, blocked_until)
+	VALUES (p_scope, p_ip, p_user, 1, now(),
+		CASE WHEN p_limit <= 1 THEN now() + make_interval(secs => p_block) END)
+	ON CONFLICT (scope, client_ip, username) DO UPDATE SET
+		failures = CASE WHEN a.window_start + make_interval(secs => p_window) <= now()
+		                  OR a.blocked_until <= now() THEN 1 ELSE a.failures + 1 END,
+		window_start = CASE WHEN a.window_start + make_interval(secs => p_window) <= now()
+		                  OR a.blocked_until <= now() THEN now() ELSE a.window_start END,
+		blocked_until = CASE WHEN (CASE WHEN a.window_start + make_interval(secs => p_window) <= now()
+		                  OR a.blocked_until <= now() THEN 1 ELSE a.failures + 1 END) >= p_limit
+		                THEN now() + make_interval(secs => p_block) END,
+		block_logged = false
+	WHERE a.blocked_until IS NULL OR a.blocked_until <= now()
+	RETURNING failures INTO n;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'blocked' USING ERRCODE = 'AA429';
+	END IF;
+END
+$$;
+
+-- Reserves one attempt before the password is checked (CONTRACT §3): counts
+-- it on the (address, username), username and address keys in one
+-- statement, so parallel attempts are counted exactly and no more than the
+-- limit get through.  Returns 0 when the password may be checked, else the
+-- seconds until the longest block ends (nothing is counted then).  Also
+-- removes a few expired rows, so the table cannot grow without bound.
+CREATE OR REPLACE FUNCTION agentauth.login_reserve(p_client_ip text, p_username text,
+	p_attempts integer, p_window integer, p_block integer,
+	p_account_attempts integer, p_account_window integer, p_ip_attempts integer)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s' AS $$
+DECLARE
+	u text := lower(left(coalesce(p_username, ''), 255));
+	ip text := coalesce(p_client_ip, '');
+	seconds integer;
+	r record;
+BEGIN
+	DELETE FROM agentauth.login_attempts WHERE ctid = ANY (ARRAY(
+		SELECT ctid FROM agentauth.login_attempts
+		WHERE window_start < now() - make_interval(secs =>
+			greatest(p_window, p_account_window) + p_block)
+		ORDER BY window_start LIMIT 2 FOR UPDATE SKIP LOCKED));
+	BEGIN
+		PERFORM agentauth.count_attempt('ip_user', ip, u, p_attempts, p_window, p_block);
+		PERFORM agentauth.count_attempt('user', '', u, p_account_attempts,
+			p_account_window, p_block);
+		PERFORM agentauth.count_attempt('ip', ip, '', p_ip_attempts, p_window, p_block);
+		RETURN 0;
+	EXCEPTION WHEN SQLSTATE 'AA429' THEN
+		NULL;  -- the counts of this attempt are rolled back
+	END;
+	seconds := 1;
+	FOR r IN
+		SELECT a.scope, a.client_ip, a.username, a.blocked_until, a.block_logged
+		FROM agentauth.login_attempts a
+		WHERE a.blocked_until > now()
+		  AND ((a.scope = 'ip_user' AND a.client_ip = ip AND a.username = u)
+		    OR (a.scope = 'user' AND a.client_ip = '' AND a.username = u)
+		    OR (a.scope = 'ip' AND a.client_ip = ip AND a.username = ''))
+		FOR UPDATE
+	LOOP
+		seconds := greatest(seconds, ceil(extract(epoch FROM r.blocked_until - now()))::integer);
+		IF NOT r.block_logged THEN
+			-- the first refused attempt of a block goes to the audit
+			UPDATE agentauth.login_attempts SET block_logged = true
+			WHERE scope = r.scope AND client_ip = r.client_ip AND username = r.username;
+			INSERT INTO agentauth.audit_events (event, username, client_ip, reason)
+			VALUES ('lockout', nullif(u, ''), nullif(ip, '')::inet,
+				CASE r.scope WHEN 'ip_user' THEN 'too many failures for this address and username'
+				WHEN 'user' THEN 'too many failures for this username'
+				ELSE 'too many failures from this address' END);
+		END IF;
+	END LOOP;
+	RETURN seconds;
+END
+$$;
+
+-- A successful login: stores the refresh token (as its hash), records
+-- last_login_at and the audit event, clears the (address, username)
+-- counter and takes this attempt back from the username and address
+-- counters.  Returns false if the agent stopped being active meanwhile.
+CREATE OR REPLACE FUNCTION agentauth.login_succeeded(p_agent_id bigint, p_client_ip text,
+	p_username text, p_token_hash text, p_refresh_ttl integer,
+	p_account_attempts integer, p_ip_attempts integer)
 RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s' AS $$
 DECLARE
 	who text;
+	u text := lower(left(coalesce(p_username, ''), 255));
+	ip text := coalesce(p_client_ip, '');
 BEGIN
 	UPDATE agentauth.agents SET last_login_at = now()
 	WHERE id = p_agent_id AND status = 'active'
@@ -134,12 +407,20 @@ BEGIN
 	VALUES (decode(p_token_hash, 'hex'), gen_random_uuid(), p_agent_id,
 		now() + make_interval(secs => p_refresh_ttl));
 	INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip)
-	VALUES ('login_success', p_agent_id, who, p_client_ip);
+	VALUES ('login_success', p_agent_id, who, nullif(ip, '')::inet);
+	DELETE FROM agentauth.login_attempts
+	WHERE scope = 'ip_user' AND client_ip = ip AND username = u;
+	UPDATE agentauth.login_attempts SET failures = failures - 1,
+		blocked_until = CASE WHEN failures - 1 < CASE scope WHEN 'user'
+			THEN p_account_attempts ELSE p_ip_attempts END THEN NULL ELSE blocked_until END
+	WHERE failures > 0 AND ((scope = 'user' AND client_ip = '' AND username = u)
+	   OR (scope = 'ip' AND client_ip = ip AND username = ''));
 	RETURN true;
 END
 $$;
 
--- Application: a failed login, with the reason the log also gives.
+-- A failed login, with the reason the log also gives.  The attempt was
+-- already counted by login_reserve.
 CREATE OR REPLACE FUNCTION agentauth.login_failed(p_username text, p_agent_id bigint,
 	p_client_ip inet, p_reason text)
 RETURNS void
@@ -148,19 +429,31 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	VALUES ('login_failure', p_agent_id, left(p_username, 255), p_client_ip, p_reason);
 $$;
 
--- Privileges: the application role calls functions and reads nothing else.
+------------------------------------------------------------------------------
+-- Privileges: the application role calls its functions and reads nothing
+-- else; the admin role manages agents and reads everything.
 REVOKE ALL ON ALL TABLES IN SCHEMA agentauth FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA agentauth FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	agentauth.login_lookup(text),
-	agentauth.login_succeeded(bigint, inet, text, integer),
+	agentauth.login_reserve(text, text, integer, integer, integer, integer, integer, integer),
+	agentauth.login_succeeded(bigint, text, text, text, integer, integer, integer),
 	agentauth.login_failed(text, bigint, inet, text)
 	TO agentauth_app;
-GRANT EXECUTE ON FUNCTION agentauth.create_agent(text, text, text, text) TO agentauth_admin;
+GRANT EXECUTE ON FUNCTION
+	agentauth.create_agent(text, text, text, text),
+	agentauth.set_agent_password(text, text),
+	agentauth.set_agent_status(text, text),
+	agentauth.revoke_agent_tokens(text),
+	agentauth.unlock(text),
+	agentauth.unlock_ip(inet),
+	agentauth.purge_login_attempts(interval),
+	agentauth.agent_id(text)
+	TO agentauth_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA agentauth TO agentauth_admin;
 GRANT INSERT, UPDATE ON agentauth.agents TO agentauth_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA agentauth TO agentauth_admin;
 
-INSERT INTO agentauth.schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
+INSERT INTO agentauth.schema_version (version) VALUES (1), (2) ON CONFLICT DO NOTHING;
 
 COMMIT;

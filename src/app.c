@@ -14,6 +14,8 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	log_set_level(app->cfg.log_level);
+	if (cidr_list_parse(&app->trusted_proxies, app->cfg.trusted_proxies, err, errlen) < 0)
+		goto fail;
 	if (signing_key_load(&app->key, app->cfg.private_key, err, errlen) < 0)
 		goto fail;
 	app->db = db_new(app->cfg.database, app->cfg.db_timeout);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "clientip.h"
 #include "config.h"
 #include "db.h"
 #include "token.h"
@@ -14,6 +15,7 @@ struct app {
 	struct signing_key key;
 	struct db *db;
 	char *dummy_hash;
+	struct cidr_list trusted_proxies;
 };
 
 /* Takes over *cfg (the caller must not free it), loads the key and makes

@@ -1,6 +1,8 @@
 /* config: a table of keys, parsed from a file and the environment. */
 #include "config.h"
 
+#include "clientip.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +24,7 @@ struct key {
 	check_fn *check;    /* KEY_STR: optional */
 };
 
-static check_fn check_url, check_listen, check_realm;
+static check_fn check_url, check_listen, check_realm, check_cidrs;
 
 #define STR(n, d, chk)     { #n, KEY_STR, offsetof(struct config, n), d, 0, 0, chk }
 #define INT(n, d, lo, hi)  { #n, KEY_INT, offsetof(struct config, n), d, lo, hi, NULL }
@@ -35,12 +37,19 @@ static const struct key keys[] = {
 	STR(base_url, "", check_url),
 	STR(listen, "", check_listen),
 	STR(auth_realm, "Access to shop API", check_realm),
+	STR(trusted_proxies, "", check_cidrs),
 	INT(access_token_ttl, "28800", 60, 86400 * 7),
 	INT(refresh_token_ttl, "2628000", 60, 86400 * 366),
 	INT(max_body_bytes, "16384", 1024, 1048576),
 	INT(workers, "4", 1, 256),
 	INT(db_timeout, "2000", 100, 60000),
 	INT(dummy_hash_cost, "12", 4, 16),
+	INT(lockout_attempts, "9", 1, 1000),
+	INT(lockout_window, "900", 1, 86400),
+	INT(lockout_block, "360", 1, 86400),
+	INT(account_lockout_attempts, "100", 1, 100000),
+	INT(account_lockout_window, "3600", 1, 86400),
+	INT(ip_lockout_attempts, "100", 1, 1000000),
 	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0, NULL },
 };
 
@@ -117,6 +126,19 @@ check_realm(const char *v, char *err, size_t errlen)
 			    "or control characters");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+static int
+check_cidrs(const char *v, char *err, size_t errlen)
+{
+	struct cidr_list list;
+	char why[160];
+
+	if (cidr_list_parse(&list, v, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "trusted_proxies: %s", why);
+		return -1;
 	}
 	return 0;
 }

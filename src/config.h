@@ -20,12 +20,19 @@ struct config {
 	char *base_url;          /* external URL prefix for links; "" = derived */
 	char *listen;            /* "unix:PATH" or "HOST:PORT"; "" = fd 0 */
 	char *auth_realm;        /* realm in WWW-Authenticate */
+	char *trusted_proxies;   /* CIDR list whose X-Forwarded-For is believed */
 	long access_token_ttl;   /* seconds */
 	long refresh_token_ttl;  /* seconds */
 	long max_body_bytes;
 	long workers;
 	long db_timeout;         /* milliseconds: connect + statement deadline */
 	long dummy_hash_cost;    /* bcrypt cost of the hash for unknown users */
+	long lockout_attempts;   /* failures per (address, username) ... */
+	long lockout_window;     /* ... within this many seconds ... */
+	long lockout_block;      /* ... block it for this many seconds */
+	long account_lockout_attempts;  /* failures per username, all addresses */
+	long account_lockout_window;
+	long ip_lockout_attempts;       /* failures per address, all usernames */
 	enum log_level log_level;
 };
 

@@ -1,7 +1,6 @@
 /* http: request parameters, negotiation and response framing. */
 #include "http.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +39,7 @@ request_init(struct request *req, char *const *envp)
 	req->authorization = http_param(envp, "HTTP_AUTHORIZATION");
 	req->agent_authorization = http_param(envp, "HTTP_X_AGENT_AUTHORIZATION");
 	req->remote_addr = http_param(envp, "REMOTE_ADDR");
+	req->forwarded_for = http_param(envp, "HTTP_X_FORWARDED_FOR");
 	req->https = http_param(envp, "HTTPS");
 	req->request_scheme = http_param(envp, "REQUEST_SCHEME");
 	req->http_host = http_param(envp, "HTTP_HOST");
@@ -286,26 +286,6 @@ http_append_query(char *url, size_t outlen, const char *query)
 too_long:
 	url[start] = '\0';
 	return -1;
-}
-
-void
-http_client_ip(const struct request *req, char *out, size_t outlen)
-{
-	unsigned char addr[16];
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const char *ip = req->remote_addr;
-
-	out[0] = '\0';
-	if (ip == NULL || outlen < INET6_ADDRSTRLEN)
-		return;
-	if (inet_pton(AF_INET, ip, addr) == 1) {
-		inet_ntop(AF_INET, addr, out, (socklen_t)outlen);
-	} else if (inet_pton(AF_INET6, ip, addr) == 1) {
-		if (memcmp(addr, mapped, sizeof(mapped)) == 0)
-			inet_ntop(AF_INET, addr + 12, out, (socklen_t)outlen);
-		else
-			inet_ntop(AF_INET6, addr, out, (socklen_t)outlen);
-	}
 }
 
 const char *

@@ -23,6 +23,7 @@ struct request {
 	const char *authorization;      /* HTTP_AUTHORIZATION or NULL */
 	const char *agent_authorization;/* HTTP_X_AGENT_AUTHORIZATION or NULL */
 	const char *remote_addr;
+	const char *forwarded_for;      /* HTTP_X_FORWARDED_FOR or NULL */
 	const char *https;
 	const char *request_scheme;
 	const char *http_host;
@@ -77,10 +78,6 @@ int http_base_url(const struct request *req, const char *base_url,
  * percent-encoding bytes that are not printable ASCII.  Returns 0, or -1
  * with url unchanged when the result would not fit. */
 int http_append_query(char *url, size_t outlen, const char *query);
-
-/* Writes the client's address in canonical form (IPv4-mapped IPv6 turned
- * into IPv4) into out, or "" when REMOTE_ADDR is not an IP address. */
-void http_client_ip(const struct request *req, char *out, size_t outlen);
 
 const char *http_status_text(int status);
 

@@ -71,18 +71,20 @@ login_failed(struct exchange *x, const char *username, long long agent_id,
 	fail_401(x);
 }
 
-/* Issues the tokens for agent_id and stores the refresh token. */
+/* Issues the tokens for agent_id, stores the refresh token and clears the
+ * failure counts of this attempt. */
 static void
-login_succeeded(struct exchange *x, long long agent_id)
+login_succeeded(struct exchange *x, long long agent_id, const char *username)
 {
 	const struct config *cfg = &x->app->cfg;
 	char refresh[REFRESH_TOKEN_LEN + 1], hash[65], idbuf[24], ttl[24];
+	char account_limit[24], ip_limit[24];
 	char self[BASE_URL_MAX + 64];
 	struct access_claims c = {
 		.aud = cfg->audience, .iss = cfg->issuer, .iat = (long long)time(NULL),
 		.ttl = cfg->access_token_ttl, .scopes = agent_scopes, .nscopes = 1,
 	};
-	const char *params[4];
+	const char *params[7];
 	char *sub = NULL, *jwt = NULL, *body;
 	PGresult *res;
 	size_t len = 0;
@@ -98,12 +100,17 @@ login_succeeded(struct exchange *x, long long agent_id)
 	}
 	snprintf(idbuf, sizeof(idbuf), "%lld", agent_id);
 	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_token_ttl);
+	snprintf(account_limit, sizeof(account_limit), "%ld", cfg->account_lockout_attempts);
+	snprintf(ip_limit, sizeof(ip_limit), "%ld", cfg->ip_lockout_attempts);
 	params[0] = idbuf;
-	params[1] = x->client_ip[0] != '\0' ? x->client_ip : NULL;
-	params[2] = hash;
-	params[3] = ttl;
-	if (db_query(x->app->db, "SELECT agentauth.login_succeeded($1, $2, $3, $4)",
-	    4, params, &res) != DB_OK) {
+	params[1] = x->client_ip;
+	params[2] = username;
+	params[3] = hash;
+	params[4] = ttl;
+	params[5] = account_limit;
+	params[6] = ip_limit;
+	if (db_query(x->app->db, "SELECT agentauth.login_succeeded($1, $2, $3, $4, $5, $6, $7)",
+	    7, params, &res) != DB_OK) {
 		fail_503(x);
 		goto out;
 	}
@@ -128,6 +135,52 @@ out:
 		free(jwt);
 	}
 	free(sub);
+}
+
+/* Counts this attempt before any password is checked (CONTRACT §3).
+ * Returns 0 to go on, the seconds left of a block (> 0), or -1 if the
+ * database could not be asked. */
+static long
+reserve_attempt(struct exchange *x, const char *username_key)
+{
+	const struct config *cfg = &x->app->cfg;
+	char v[6][24];
+	const char *params[8];
+	PGresult *res;
+	long left;
+
+	snprintf(v[0], sizeof(v[0]), "%ld", cfg->lockout_attempts);
+	snprintf(v[1], sizeof(v[1]), "%ld", cfg->lockout_window);
+	snprintf(v[2], sizeof(v[2]), "%ld", cfg->lockout_block);
+	snprintf(v[3], sizeof(v[3]), "%ld", cfg->account_lockout_attempts);
+	snprintf(v[4], sizeof(v[4]), "%ld", cfg->account_lockout_window);
+	snprintf(v[5], sizeof(v[5]), "%ld", cfg->ip_lockout_attempts);
+	params[0] = x->client_ip;
+	params[1] = username_key;
+	for (int i = 0; i < 6; i++)
+		params[2 + i] = v[i];
+	if (db_query(x->app->db, "SELECT agentauth.login_reserve($1, $2, $3, $4, $5, $6, $7, $8)",
+	    8, params, &res) != DB_OK)
+		return -1;
+	left = PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+	PQclear(res);
+	return left;
+}
+
+static void
+locked_out(struct exchange *x, const char *username, long seconds_left)
+{
+	char detail[160], retry[24], who[128];
+	long minutes = (x->app->cfg.lockout_block + 59) / 60;
+
+	snprintf(detail, sizeof(detail), "Too many log in attempts from your address. "
+	    "Please wait %ld minutes before trying again.", minutes);
+	snprintf(retry, sizeof(retry), "%ld", seconds_left);
+	response_error(x->res, 429, "4401", detail);
+	response_add_header(x->res, "Retry-After", retry);
+	log_info("login refused, locked out: user=\"%s\" ip=%s retry_after=%ld",
+	    log_quote(who, sizeof(who), username, strlen(username)),
+	    x->client_ip[0] ? x->client_ip : "-", seconds_left);
 }
 
 /* Looks the agent up and verifies the password.  Returns the agent id on
@@ -184,9 +237,10 @@ void
 login_handle(struct exchange *x)
 {
 	struct json_object *root = NULL, *attrs = NULL;
-	const char *username, *password, *reason = NULL;
+	const char *username, *password, *reason = NULL, *key;
 	size_t ulen = 0, plen = 0;
 	long long agent_id = 0, id;
+	long left;
 
 	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, LOGIN_TYPE,
 	    &root, &attrs)) {
@@ -201,6 +255,19 @@ login_handle(struct exchange *x)
 	}
 	username = json_get_string_member(attrs, "username", &ulen);
 	password = json_get_string_member(attrs, "password", &plen);
+	/* Every well-formed attempt counts, whatever is wrong with it; the
+	 * counter key is the username as sent ("" if unusable: NUL cannot go
+	 * to the database). */
+	key = username != NULL && memchr(username, '\0', ulen) == NULL ? username : "";
+	left = reserve_attempt(x, key);
+	if (left < 0) {
+		fail_503(x);
+		goto out;
+	}
+	if (left > 0) {
+		locked_out(x, key, left);
+		goto out;
+	}
 	if (username == NULL)
 		reason = "username missing or not a string";
 	else if (!login_credential_ok(username, ulen, USERNAME_MAX_BYTES))
@@ -210,18 +277,16 @@ login_handle(struct exchange *x)
 	else if (!login_credential_ok(password, plen, (size_t)-1))
 		reason = "password empty or with control characters";
 	if (reason != NULL) {
-		/* text with NUL cannot go to the database */
-		login_failed(x, username != NULL && memchr(username, '\0', ulen) == NULL ?
-		    username : NULL, 0, reason);
+		login_failed(x, key[0] != '\0' ? key : NULL, 0, reason);
 		goto out;
 	}
 	id = check_credentials(x, username, password, plen, &reason, &agent_id);
 	if (id < 0)
-		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
+		fail_503(x);
 	else if (id == 0)
 		login_failed(x, username, agent_id, reason);
 	else
-		login_succeeded(x, id);
+		login_succeeded(x, id, username);
 out:
 	if (password != NULL)
 		explicit_bzero((char *)password, plen);

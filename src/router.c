@@ -122,7 +122,7 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 	size_t mount_len;
 
 	router_resolve(req, &mount, &mount_len, &path);
-	http_client_ip(req, x.client_ip, sizeof(x.client_ip));
+	client_ip(req, &app->trusted_proxies, x.client_ip);
 	if (http_base_url(req, app->cfg.base_url, mount, mount_len, x.base,
 	    sizeof(x.base)) < 0) {
 		response_error(res, 400, NULL, "Request URL is too long.");

@@ -16,7 +16,7 @@ struct exchange {
 	struct response *res;
 	const char *id;            /* resource id after the path, or NULL */
 	char base[BASE_URL_MAX];   /* absolute URL of the mount point */
-	char client_ip[64];        /* "" when unknown */
+	char client_ip[CLIENT_IP_MAX]; /* "" when unknown */
 };
 
 /* Answers req into res (which must be initialised).  Never fails: errors

@@ -15,6 +15,7 @@ import test_login  # noqa: E402
 import test_http  # noqa: E402
 import test_database  # noqa: E402
 import test_process  # noqa: E402
+import test_lockout  # noqa: E402
 
 FIXTURES = r"""
 SELECT agentauth.create_agent('admin@spryker.com', 'change123', 'Admin', 'Spryker');
@@ -95,7 +96,7 @@ def main():
     runner = harness.Runner()
     env = Env(sys.argv[1])
     try:
-        for module in (test_http, test_login, test_database, test_process):
+        for module in (test_http, test_login, test_lockout, test_database, test_process):
             for name, fn in module.tests():
                 runner.run("%s: %s" % (module.__name__, name), fn, env)
 

@@ -33,7 +33,7 @@ def test_install_is_idempotent(env):
     agents = env.cluster.psql("SELECT count(*) FROM agentauth.agents")
     env.cluster.psql_file(env.install)
     expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.agents"), agents, "agents kept")
-    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "1",
+    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "2",
               "schema version")
 
 

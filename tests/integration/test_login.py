@@ -61,7 +61,7 @@ def rfc7638_kid(pub_pem_path):
 @test
 def test_success_201_document_headers_and_token(env):
     before = time.time()
-    r = env.login("admin@spryker.com", "change123")
+    r = env.login("admin@spryker.com", "change123", headers={"X-Forwarded-For": "2001:db8::10"})
     expect_eq(r.status, 201, "status")
     expect_eq(r.header("Content-Type"), "application/vnd.api+json", "content type")
     expect_eq(r.header("Cache-Control"), "no-store", "cache control")
@@ -102,7 +102,7 @@ def test_success_201_document_headers_and_token(env):
                                "agentauth.agents WHERE id = %d" % agent_id), "t", "last_login_at")
     expect_eq(env.cluster.psql("SELECT event || '|' || host(client_ip) FROM agentauth.audit_events "
                                "WHERE agent_id = %d ORDER BY id DESC LIMIT 1" % agent_id),
-              "login_success|127.0.0.1", "audit event")
+              "login_success|2001:db8::10", "audit event")
 
 
 @test

@@ -176,6 +176,9 @@ class Pool:
             "workers": str(workers),
             "dummy_hash_cost": "4",
             "log_level": "debug",
+            # nginx runs on loopback: believe its X-Forwarded-For, so that
+            # each test can be its own client address
+            "trusted_proxies": "127.0.0.1/32, ::1",
         }
         settings.update(extra or {})
         with open(self.conf, "w") as f:
@@ -225,10 +228,23 @@ class Response:
         return json.loads(self.body.decode("utf-8"))
 
 
+_next_client = [0]
+
+
+def new_client_ip():
+    """A fresh client address from the documentation prefix 2001:db8::/32.
+    It only ever appears in an X-Forwarded-For header: nothing is sent to it."""
+    _next_client[0] += 1
+    return "2001:db8:%x::%x" % (os.getpid() & 0xffff, _next_client[0])
+
+
 def request(port, method, path, body=None, headers=None, timeout=30):
-    """One HTTP/1.1 request to 127.0.0.1:port; returns a Response."""
+    """One HTTP/1.1 request to 127.0.0.1:port; returns a Response.  Unless
+    headers name one, each request comes from a new client address (an
+    X-Forwarded-For that the test pool trusts), so that lock-out counters
+    of unrelated tests do not meet."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    hdrs = {"Accept": "application/vnd.api+json"}
+    hdrs = {"Accept": "application/vnd.api+json", "X-Forwarded-For": new_client_ip()}
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
         hdrs["Content-Type"] = "application/vnd.api+json"

@@ -11,6 +11,7 @@ main(void)
 	int failed;
 
 	log_set_level(LOG_LVL_ERROR);
+	srunner_add_suite(sr, clientip_suite());
 	srunner_add_suite(sr, http_suite());
 	srunner_add_suite(sr, jsonapi_suite());
 	srunner_add_suite(sr, password_suite());

@@ -4,6 +4,7 @@
 
 #include <check.h>
 
+Suite *clientip_suite(void);
 Suite *config_suite(void);
 Suite *http_suite(void);
 Suite *jsonapi_suite(void);

@@ -462,60 +462,6 @@ START_TEST(test_append_query_too_long)
 }
 END_TEST
 
-/* ---- http_client_ip ---- */
-
-struct ip_case {
-	const char *remote_addr;
-	const char *want;
-};
-
-static const struct ip_case ip_cases[] = {
-	{ "192.0.2.1", "192.0.2.1" },
-	{ "::ffff:1.2.3.4", "1.2.3.4" },
-	{ "::FFFF:10.0.0.1", "10.0.0.1" },
-	{ "::ffff:0102:0304", "1.2.3.4" },
-	{ "::1", "::1" },
-	{ "2001:DB8:0:0:0:0:0:1", "2001:db8::1" },
-	{ "fe80::1", "fe80::1" },
-	{ "127.0.0.1", "127.0.0.1" },
-	{ "garbage", "" },
-	{ "", "" },
-	{ NULL, "" },
-	{ " 1.2.3.4", "" },
-	{ "1.2.3.4 ", "" },
-	{ "1.2.3.4:5678", "" },
-	{ "1.2.3", "" },
-	{ "256.1.1.1", "" },
-	{ "unix:/run/sock", "" },
-};
-
-START_TEST(test_client_ip)
-{
-	struct request req;
-	char out[64];
-
-	memset(&req, 0, sizeof(req));
-	req.remote_addr = ip_cases[_i].remote_addr;
-	memset(out, 'X', sizeof(out));
-	http_client_ip(&req, out, sizeof(out));
-	ck_assert_msg(strcmp(out, ip_cases[_i].want) == 0, "REMOTE_ADDR \"%s\" gave \"%s\"",
-	    ip_cases[_i].remote_addr ? ip_cases[_i].remote_addr : "(null)", out);
-}
-END_TEST
-
-START_TEST(test_client_ip_small_buffer)
-{
-	struct request req;
-	char out[16];
-
-	memset(&req, 0, sizeof(req));
-	req.remote_addr = "1.2.3.4";
-	memset(out, 'X', sizeof(out));
-	http_client_ip(&req, out, sizeof(out));
-	ck_assert_str_eq(out, "");
-}
-END_TEST
-
 /* ---- responses ---- */
 
 START_TEST(test_status_text)
@@ -713,8 +659,6 @@ http_suite(void)
 	tcase_add_test(tc, test_append_query);
 	tcase_add_test(tc, test_append_query_fits_exactly);
 	tcase_add_test(tc, test_append_query_too_long);
-	tcase_add_loop_test(tc, test_client_ip, 0, (int)(sizeof(ip_cases) / sizeof(ip_cases[0])));
-	tcase_add_test(tc, test_client_ip_small_buffer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("response");
