@@ -45,6 +45,15 @@ CREATE TABLE IF NOT EXISTS agentauth.agents (
 );
 -- usernames are matched ignoring case, so they are unique ignoring case
 CREATE UNIQUE INDEX IF NOT EXISTS agents_username_key ON agentauth.agents (lower(username));
+-- a username the service would refuse to look up cannot be stored (v2)
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'agents_username_usable') THEN
+		ALTER TABLE agentauth.agents ADD CONSTRAINT agents_username_usable
+			CHECK (username !~ '[[:cntrl:]]' AND btrim(username) <> '');
+	END IF;
+END
+$$;
 
 CREATE TABLE IF NOT EXISTS agentauth.refresh_tokens (
 	id          bigserial PRIMARY KEY,
@@ -80,6 +89,9 @@ $$;
 DROP TRIGGER IF EXISTS audit_events_append_only ON agentauth.audit_events;
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON agentauth.audit_events
 	FOR EACH ROW EXECUTE FUNCTION agentauth.audit_events_append_only();
+DROP TRIGGER IF EXISTS audit_events_no_truncate ON agentauth.audit_events;
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON agentauth.audit_events
+	FOR EACH STATEMENT EXECUTE FUNCTION agentauth.audit_events_append_only();
 
 -- Failed-attempt counters (CONTRACT §3).  One row per counted key:
 --   scope 'ip_user': client_ip + lower(username)
@@ -109,8 +121,12 @@ DROP TRIGGER IF EXISTS agents_touch ON agentauth.agents;
 CREATE TRIGGER agents_touch BEFORE UPDATE ON agentauth.agents
 	FOR EACH ROW EXECUTE FUNCTION agentauth.agents_touch();
 
--- Upgrade from version 1: login_succeeded gained arguments.
+-- Upgrade from version 1: login_succeeded gained arguments, and
+-- login_begin replaced the lookup (and an interim login_reserve).
 DROP FUNCTION IF EXISTS agentauth.login_succeeded(bigint, inet, text, integer);
+DROP FUNCTION IF EXISTS agentauth.login_lookup(text);
+DROP FUNCTION IF EXISTS agentauth.login_reserve(text, text, integer, integer, integer,
+	integer, integer, integer);
 
 ------------------------------------------------------------------------------
 -- Functions for DB admins (agentauth_admin).  See doc/sql-admin.md.
@@ -124,6 +140,10 @@ BEGIN
 	IF octet_length(p_password) > 72 THEN
 		RAISE EXCEPTION 'bcrypt uses only the first 72 bytes of a password; this one has %',
 			octet_length(p_password);
+	END IF;
+	-- the service refuses such passwords at login, so they could never be used
+	IF p_password ~ '[[:cntrl:]]' OR btrim(p_password) = '' THEN
+		RAISE EXCEPTION 'the password must not be blank or contain control characters';
 	END IF;
 END
 $$;
@@ -168,6 +188,9 @@ BEGIN
 	PERFORM agentauth.check_password(p_password);
 	UPDATE agentauth.agents SET password_hash = crypt(p_password, gen_salt('bf', 12))
 	WHERE id = agentauth.agent_id(p_username);
+	INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
+	SELECT 'password_changed', id, username, 'set_agent_password by ' || session_user
+	FROM agentauth.agents WHERE id = agentauth.agent_id(p_username);
 END
 $$;
 
@@ -227,23 +250,33 @@ BEGIN
 END
 $$;
 
--- Lifts the lock-outs and counts of one client address.
+-- Lifts the lock-outs and counts of a client address or network
+-- ('198.51.100.7', '2001:db8::/32'; IPv4-mapped IPv6 counts as IPv4).
+-- NULL lifts those of requests whose address was unknown.
 CREATE OR REPLACE FUNCTION agentauth.unlock_ip(p_client_ip inet) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	net inet := p_client_ip;
 	n integer;
 BEGIN
+	IF family(net) = 6 AND masklen(net) >= 96 AND net <<= '::ffff:0:0/96'::inet THEN
+		net := set_masklen('0.0.0.0'::inet + (host(net)::inet - '::ffff:0:0'::inet),
+			masklen(net) - 96);
+	END IF;
 	DELETE FROM agentauth.login_attempts WHERE scope IN ('ip_user', 'ip')
-		AND client_ip = host(p_client_ip);
+		AND CASE WHEN net IS NULL THEN client_ip = ''
+		         ELSE client_ip <> '' AND client_ip::inet <<= net END;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	INSERT INTO agentauth.audit_events (event, client_ip, reason)
-	VALUES ('unlocked', p_client_ip, 'unlock_ip by ' || session_user);
+	VALUES ('unlocked', net, 'unlock_ip by ' || session_user);
 	RETURN n;
 END
 $$;
 
 -- Deletes counter rows whose window and block are over.  agentauth does
--- this a few rows at a time on every login; this is for a cron job.
+-- this a few rows at a time on every login; this is for a cron job.  Rows
+-- younger than a day are kept whatever p_older_than says: a window can be
+-- that long (lockout_window and account_lockout_window are at most 86400).
 CREATE OR REPLACE FUNCTION agentauth.purge_login_attempts(p_older_than interval DEFAULT '1 day')
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -251,7 +284,7 @@ DECLARE
 	n integer;
 BEGIN
 	DELETE FROM agentauth.login_attempts
-	WHERE window_start < now() - p_older_than
+	WHERE window_start < now() - greatest(p_older_than, interval '1 day')
 	  AND (blocked_until IS NULL OR blocked_until < now());
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
@@ -284,15 +317,6 @@ CREATE OR REPLACE VIEW agentauth.recent_failures_by_ip AS
 ------------------------------------------------------------------------------
 -- Functions for the application (agentauth_app).
 
--- The agent a login names (case-insensitive).
-CREATE OR REPLACE FUNCTION agentauth.login_lookup(p_username text)
-RETURNS TABLE (agent_id bigint, password_hash text, status text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	SELECT a.id, a.password_hash, a.status
-	FROM agentauth.agents a
-	WHERE lower(a.username) = lower(p_username);
-$$;
-
 -- Counts one attempt on one key unless the key is blocked, in which case
 -- it raises AA429 and counts nothing.  A window or block that is over
 -- starts a new window.
@@ -324,61 +348,71 @@ BEGIN
 END
 $$;
 
--- Reserves one attempt before the password is checked (CONTRACT §3): counts
--- it on the (address, username), username and address keys in one
--- statement, so parallel attempts are counted exactly and no more than the
--- limit get through.  Returns 0 when the password may be checked, else the
--- seconds until the longest block ends (nothing is counted then).  Also
--- removes a few expired rows, so the table cannot grow without bound.
-CREATE OR REPLACE FUNCTION agentauth.login_reserve(p_client_ip text, p_username text,
+-- Starts a login (CONTRACT §3).  Reserves the attempt before any password
+-- is checked: counts it on the (address, username), username and address
+-- keys in one statement, so parallel attempts are counted exactly and no
+-- more than the limit get through.  If a key is blocked nothing is counted
+-- and retry_after is the number of seconds until the longest block ends;
+-- otherwise retry_after is 0 and the agent the username names (ignoring
+-- case) is returned, or NULLs if there is none.  Also removes a few expired
+-- counter rows, so the table cannot grow without bound.
+CREATE OR REPLACE FUNCTION agentauth.login_begin(p_client_ip text, p_username text,
 	p_attempts integer, p_window integer, p_block integer,
-	p_account_attempts integer, p_account_window integer, p_ip_attempts integer)
-RETURNS integer
+	p_account_attempts integer, p_account_window integer, p_ip_attempts integer,
+	OUT retry_after integer, OUT agent_id bigint, OUT password_hash text, OUT status text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s' AS $$
 DECLARE
 	u text := lower(left(coalesce(p_username, ''), 255));
 	ip text := coalesce(p_client_ip, '');
-	seconds integer;
 	r record;
 BEGIN
-	DELETE FROM agentauth.login_attempts WHERE ctid = ANY (ARRAY(
-		SELECT ctid FROM agentauth.login_attempts
-		WHERE window_start < now() - make_interval(secs =>
-			greatest(p_window, p_account_window) + p_block)
-		ORDER BY window_start LIMIT 2 FOR UPDATE SKIP LOCKED));
-	BEGIN
-		PERFORM agentauth.count_attempt('ip_user', ip, u, p_attempts, p_window, p_block);
-		PERFORM agentauth.count_attempt('user', '', u, p_account_attempts,
-			p_account_window, p_block);
-		PERFORM agentauth.count_attempt('ip', ip, '', p_ip_attempts, p_window, p_block);
-		RETURN 0;
-	EXCEPTION WHEN SQLSTATE 'AA429' THEN
-		NULL;  -- the counts of this attempt are rolled back
-	END;
-	seconds := 1;
+	retry_after := 0;
+	-- a blocked key answers at once, without counting
+	PERFORM 1 FROM agentauth.login_attempts a
+	WHERE (a.scope, a.client_ip, a.username) IN (('ip_user', ip, u), ('user', '', u), ('ip', ip, ''))
+	  AND a.blocked_until > now();
+	IF NOT FOUND THEN
+		DELETE FROM agentauth.login_attempts WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM agentauth.login_attempts
+			WHERE window_start < now() - make_interval(secs =>
+				greatest(p_window, p_account_window) + p_block)
+			ORDER BY window_start LIMIT 2 FOR UPDATE SKIP LOCKED));
+		BEGIN
+			PERFORM agentauth.count_attempt('ip_user', ip, u, p_attempts, p_window, p_block);
+			PERFORM agentauth.count_attempt('user', '', u, p_account_attempts,
+				p_account_window, p_block);
+			PERFORM agentauth.count_attempt('ip', ip, '', p_ip_attempts, p_window, p_block);
+			SELECT a.id, a.password_hash, a.status INTO agent_id, password_hash, status
+			FROM agentauth.agents a WHERE lower(a.username) = lower(p_username);
+			RETURN;
+		EXCEPTION WHEN SQLSTATE 'AA429' THEN
+			NULL;  -- blocked meanwhile: the counts of this attempt are rolled back
+		END;
+	END IF;
+	retry_after := 1;
 	FOR r IN
 		SELECT a.scope, a.client_ip, a.username, a.blocked_until, a.block_logged
 		FROM agentauth.login_attempts a
-		WHERE a.blocked_until > now()
-		  AND ((a.scope = 'ip_user' AND a.client_ip = ip AND a.username = u)
-		    OR (a.scope = 'user' AND a.client_ip = '' AND a.username = u)
-		    OR (a.scope = 'ip' AND a.client_ip = ip AND a.username = ''))
-		FOR UPDATE
+		WHERE (a.scope, a.client_ip, a.username) IN (('ip_user', ip, u), ('user', '', u), ('ip', ip, ''))
+		  AND a.blocked_until > now()
 	LOOP
-		seconds := greatest(seconds, ceil(extract(epoch FROM r.blocked_until - now()))::integer);
+		retry_after := greatest(retry_after,
+			ceil(extract(epoch FROM r.blocked_until - now()))::integer);
 		IF NOT r.block_logged THEN
 			-- the first refused attempt of a block goes to the audit
 			UPDATE agentauth.login_attempts SET block_logged = true
-			WHERE scope = r.scope AND client_ip = r.client_ip AND username = r.username;
-			INSERT INTO agentauth.audit_events (event, username, client_ip, reason)
-			VALUES ('lockout', nullif(u, ''), nullif(ip, '')::inet,
-				CASE r.scope WHEN 'ip_user' THEN 'too many failures for this address and username'
-				WHEN 'user' THEN 'too many failures for this username'
-				ELSE 'too many failures from this address' END);
+			WHERE scope = r.scope AND client_ip = r.client_ip AND username = r.username
+			  AND NOT block_logged;
+			IF FOUND THEN
+				INSERT INTO agentauth.audit_events (event, username, client_ip, reason)
+				VALUES ('lockout', nullif(u, ''), nullif(ip, '')::inet,
+					CASE r.scope WHEN 'ip_user' THEN 'too many failures for this address and username'
+					WHEN 'user' THEN 'too many failures for this username'
+					ELSE 'too many failures from this address' END);
+			END IF;
 		END IF;
 	END LOOP;
-	RETURN seconds;
 END
 $$;
 
@@ -420,7 +454,7 @@ END
 $$;
 
 -- A failed login, with the reason the log also gives.  The attempt was
--- already counted by login_reserve.
+-- already counted by login_begin.
 CREATE OR REPLACE FUNCTION agentauth.login_failed(p_username text, p_agent_id bigint,
 	p_client_ip inet, p_reason text)
 RETURNS void
@@ -435,8 +469,7 @@ $$;
 REVOKE ALL ON ALL TABLES IN SCHEMA agentauth FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA agentauth FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-	agentauth.login_lookup(text),
-	agentauth.login_reserve(text, text, integer, integer, integer, integer, integer, integer),
+	agentauth.login_begin(text, text, integer, integer, integer, integer, integer, integer),
 	agentauth.login_succeeded(bigint, text, text, text, integer, integer, integer),
 	agentauth.login_failed(text, bigint, inet, text)
 	TO agentauth_app;

@@ -66,6 +66,7 @@ cidr_list_parse(struct cidr_list *list, const char *text, char *err, size_t errl
 		struct cidr *c;
 		unsigned long prefix;
 		size_t alen;
+		int mapped;
 
 		while (*p == ' ' || *p == ',' || *p == '\t')
 			p++;
@@ -87,7 +88,9 @@ cidr_list_parse(struct cidr_list *list, const char *text, char *err, size_t errl
 			    (int)(end - start), start);
 			return -1;
 		}
-		c->prefix = c->family == AF_INET ? 32 : 128;
+		/* IPv4-mapped IPv6 ("::ffff:10.0.0.0/104") is stored as IPv4 */
+		mapped = c->family == AF_INET && memchr(start, ':', alen) != NULL;
+		c->prefix = c->family == AF_INET && !mapped ? 32 : 128;
 		if (slash != NULL) {
 			char *pend;
 			if (!isdigit((unsigned char)slash[1])) {
@@ -96,13 +99,15 @@ cidr_list_parse(struct cidr_list *list, const char *text, char *err, size_t errl
 				return -1;
 			}
 			prefix = strtoul(slash + 1, &pend, 10);
-			if (pend != end || prefix > c->prefix) {
+			if (pend != end || prefix > c->prefix || (mapped && prefix < 96)) {
 				snprintf(err, errlen, "\"%.*s\" has a bad prefix length",
 				    (int)(end - start), start);
 				return -1;
 			}
 			c->prefix = (unsigned)prefix;
 		}
+		if (mapped)
+			c->prefix -= 96;
 		list->n++;
 	}
 	return 0;

@@ -137,17 +137,17 @@ out:
 	free(sub);
 }
 
-/* Counts this attempt before any password is checked (CONTRACT §3).
- * Returns 0 to go on, the seconds left of a block (> 0), or -1 if the
- * database could not be asked. */
-static long
-reserve_attempt(struct exchange *x, const char *username_key)
+/* Starts the login in the database (CONTRACT §3): counts this attempt
+ * before any password is checked and looks the agent up.  Returns the
+ * result row (retry_after, agent_id, password_hash, status), which the
+ * caller must PQclear, or NULL if the database could not be asked. */
+static PGresult *
+begin_attempt(struct exchange *x, const char *username_key)
 {
 	const struct config *cfg = &x->app->cfg;
 	char v[6][24];
 	const char *params[8];
 	PGresult *res;
-	long left;
 
 	snprintf(v[0], sizeof(v[0]), "%ld", cfg->lockout_attempts);
 	snprintf(v[1], sizeof(v[1]), "%ld", cfg->lockout_window);
@@ -159,12 +159,16 @@ reserve_attempt(struct exchange *x, const char *username_key)
 	params[1] = username_key;
 	for (int i = 0; i < 6; i++)
 		params[2 + i] = v[i];
-	if (db_query(x->app->db, "SELECT agentauth.login_reserve($1, $2, $3, $4, $5, $6, $7, $8)",
+	if (db_query(x->app->db, "SELECT retry_after, agent_id, password_hash, status "
+	    "FROM agentauth.login_begin($1, $2, $3, $4, $5, $6, $7, $8)",
 	    8, params, &res) != DB_OK)
-		return -1;
-	left = PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
-	PQclear(res);
-	return left;
+		return NULL;
+	if (PQntuples(res) != 1 || PQnfields(res) != 4) {
+		log_error("login: login_begin returned %d rows", PQntuples(res));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
 }
 
 static void
@@ -183,33 +187,27 @@ locked_out(struct exchange *x, const char *username, long seconds_left)
 	    x->client_ip[0] ? x->client_ip : "-", seconds_left);
 }
 
-/* Looks the agent up and verifies the password.  Returns the agent id on
- * success, 0 on failure (*reason_r says why, *agent_id_r names the agent if
- * it exists), -1 if the database could not be asked. */
+/* Verifies the password against the agent row of begin_attempt().
+ * Returns the agent id on success, or 0 with *reason_r saying why (and
+ * *agent_id_r naming the agent if it exists). */
 static long long
-check_credentials(struct exchange *x, const char *username, const char *password,
+check_credentials(struct exchange *x, const PGresult *row, const char *password,
     size_t plen, const char **reason_r, long long *agent_id_r)
 {
-	const char *params[1] = { username };
 	const char *hash, *status;
 	enum pw_result pw;
-	long long id = 0;
-	PGresult *res;
+	long long id;
 
 	*agent_id_r = 0;
-	if (db_query(x->app->db, "SELECT agent_id, password_hash, status "
-	    "FROM agentauth.login_lookup($1)", 1, params, &res) != DB_OK)
-		return -1;
-	if (PQntuples(res) != 1) {
+	if (PQgetisnull(row, 0, 1)) {
 		/* the same work as for a real agent, so timing tells nothing */
 		password_verify(password, plen, x->app->dummy_hash);
-		PQclear(res);
 		*reason_r = "unknown username";
 		return 0;
 	}
-	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	hash = PQgetvalue(res, 0, 1);
-	status = PQgetvalue(res, 0, 2);
+	id = strtoll(PQgetvalue(row, 0, 1), NULL, 10);
+	hash = PQgetvalue(row, 0, 2);
+	status = PQgetvalue(row, 0, 3);
 	*agent_id_r = id;
 	pw = password_verify(password, plen, hash);
 	if (pw == PW_WEAK) {
@@ -229,7 +227,6 @@ check_credentials(struct exchange *x, const char *username, const char *password
 	} else {
 		*reason_r = NULL;
 	}
-	PQclear(res);
 	return *reason_r == NULL ? id : 0;
 }
 
@@ -240,6 +237,7 @@ login_handle(struct exchange *x)
 	const char *username, *password, *reason = NULL, *key;
 	size_t ulen = 0, plen = 0;
 	long long agent_id = 0, id;
+	PGresult *row = NULL;
 	long left;
 
 	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, LOGIN_TYPE,
@@ -259,11 +257,12 @@ login_handle(struct exchange *x)
 	 * counter key is the username as sent ("" if unusable: NUL cannot go
 	 * to the database). */
 	key = username != NULL && memchr(username, '\0', ulen) == NULL ? username : "";
-	left = reserve_attempt(x, key);
-	if (left < 0) {
+	row = begin_attempt(x, key);
+	if (row == NULL) {
 		fail_503(x);
 		goto out;
 	}
+	left = strtol(PQgetvalue(row, 0, 0), NULL, 10);
 	if (left > 0) {
 		locked_out(x, key, left);
 		goto out;
@@ -280,14 +279,13 @@ login_handle(struct exchange *x)
 		login_failed(x, key[0] != '\0' ? key : NULL, 0, reason);
 		goto out;
 	}
-	id = check_credentials(x, username, password, plen, &reason, &agent_id);
-	if (id < 0)
-		fail_503(x);
-	else if (id == 0)
+	id = check_credentials(x, row, password, plen, &reason, &agent_id);
+	if (id == 0)
 		login_failed(x, username, agent_id, reason);
 	else
 		login_succeeded(x, id, username);
 out:
+	PQclear(row);
 	if (password != NULL)
 		explicit_bzero((char *)password, plen);
 	json_object_put(root);

@@ -7,8 +7,9 @@
 -- sql/install.sql there, or a database into which spy_user was copied, e.g.
 -- with pg_dump -t spy_user).  Agents are the spy_user rows with
 -- is_agent = true.  Their password hashes ($2y$ bcrypt, from PHP) are kept
--- as they are: agentauth verifies them.  Spryker's status values active,
--- blocked and deleted map one to one.  A username that agentauth already
+-- as they are: agentauth verifies them.  Spryker's status (a Propel ENUM:
+-- stored as 0, 1, 2, or as the words) maps to active, blocked, deleted; a
+-- user without a password hash is imported with '*', which never matches.  A username that agentauth already
 -- has (ignoring case) is left alone, so the script can run again.
 \set ON_ERROR_STOP 1
 BEGIN;
@@ -16,7 +17,8 @@ BEGIN;
 CREATE TEMPORARY TABLE spryker_agents_import ON COMMIT DROP AS
 	SELECT u.username, u.password, coalesce(u.first_name, '') AS first_name,
 	       coalesce(u.last_name, '') AS last_name,
-	       CASE u.status WHEN 'active' THEN 'active' WHEN 'blocked' THEN 'blocked'
+	       CASE u.status::text WHEN 'active' THEN 'active' WHEN '0' THEN 'active'
+	            WHEN 'blocked' THEN 'blocked' WHEN '1' THEN 'blocked'
 	            ELSE 'deleted' END AS status
 	FROM spy_user u
 	WHERE u.is_agent AND u.username IS NOT NULL AND u.username <> '';

@@ -49,8 +49,10 @@ def test_app_role_cannot_read_tables(env):
 
 @test
 def test_audit_table_is_append_only(env):
-    r = env.cluster.psql("DELETE FROM agentauth.audit_events", check=False)
-    expect(r.returncode != 0 and "append-only" in r.stderr, "delete refused")
+    for sql in ("DELETE FROM agentauth.audit_events", "TRUNCATE agentauth.audit_events",
+                "UPDATE agentauth.audit_events SET reason = 'x'"):
+        r = env.cluster.psql(sql, check=False)
+        expect(r.returncode != 0 and "append-only" in r.stderr, "%s refused (owner)" % sql)
 
 
 @test

@@ -46,6 +46,16 @@ def test_admin_creates_agent_and_changes_password(env):
     expect(refused(r) and "72 bytes" in r.stderr, "73-byte password refused: %s" % r.stderr)
     r = admin(env, "SELECT agentauth.set_agent_password('%s', '')" % name, check=False)
     expect(refused(r) and "empty" in r.stderr, "empty password refused")
+    for bad in ("E'pass\\tword'", "'   '"):
+        r = admin(env, "SELECT agentauth.set_agent_password('%s', %s)" % (name, bad), check=False)
+        expect(refused(r) and "blank or contain control" in r.stderr,
+               "password %s refused: %s" % (bad, r.stderr))
+    for bad in ("E'tab\\tname@example.com'", "'   '"):
+        r = admin(env, "SELECT agentauth.create_agent(%s, 'good-pass')" % bad, check=False)
+        expect(refused(r) and "agents_username_usable" in r.stderr,
+               "username %s refused: %s" % (bad, r.stderr))
+    expect_eq(admin(env, "SELECT count(*) FROM agentauth.audit_events WHERE event = "
+                    "'password_changed' AND username = '%s'" % name), "1", "password change audited")
     r = admin(env, "SELECT agentauth.create_agent('%s', 'x')" % name.upper(), check=False)
     expect(refused(r) and "duplicate key" in r.stderr, "username unique ignoring case")
     r = admin(env, "SELECT agentauth.set_agent_password('nobody-at-all', 'x')", check=False)
@@ -126,6 +136,24 @@ def test_purge_removes_only_expired_rows(env):
                     "client_ip IN ('192.0.2.50', '192.0.2.51')"), "192.0.2.51",
               "a running block is kept")
     admin(env, "SELECT agentauth.unlock_ip('192.0.2.51')")
+    env.cluster.psql("INSERT INTO agentauth.login_attempts (scope, client_ip, username, failures,"
+                     " window_start) VALUES ('ip', '192.0.2.52', '', 3, now() - interval '3 hours')")
+    admin(env, "SELECT agentauth.purge_login_attempts('1 second')")
+    expect_eq(admin(env, "SELECT count(*) FROM agentauth.login_attempts WHERE client_ip = "
+                    "'192.0.2.52'"), "1", "a window that may still run is kept")
+    admin(env, "SELECT agentauth.unlock_ip('192.0.2.52')")
+
+
+@test
+def test_unlock_ip_takes_networks_and_mapped_addresses(env):
+    env.cluster.psql("INSERT INTO agentauth.login_attempts (scope, client_ip, username, failures,"
+                     " window_start) VALUES ('ip', '198.18.77.40', '', 3, now()), "
+                     "('ip', '198.18.77.41', '', 3, now()), ('ip', '198.18.78.1', '', 3, now()),"
+                     " ('ip', '', '', 3, now())")
+    expect_eq(admin(env, "SELECT agentauth.unlock_ip('::ffff:198.18.77.40')"), "1", "mapped")
+    expect_eq(admin(env, "SELECT agentauth.unlock_ip('198.18.77.0/24')"), "1", "network")
+    expect_eq(admin(env, "SELECT agentauth.unlock_ip(NULL)"), "1", "unknown address")
+    expect_eq(admin(env, "SELECT agentauth.unlock_ip('198.18.78.1')"), "1", "exact")
 
 
 @test
@@ -141,35 +169,36 @@ def test_role_privileges(env):
                 "INSERT INTO agentauth.agents (username, password_hash) VALUES ('x', 'y')"):
         r = env.cluster.psql(sql, user=app, check=False)
         expect(refused(r) and "permission denied" in r.stderr, "app role: %s: %s" % (sql, r.stderr))
-    for sql in ("SELECT agentauth.login_reserve('1.2.3.4', 'x', 9, 900, 360, 100, 3600, 100)",
-                "SELECT * FROM agentauth.login_lookup('agent@example.com')",
+    for sql in ("SELECT * FROM agentauth.login_begin('1.2.3.4', 'x', 9, 900, 360, 100, 3600, 100)",
                 "DELETE FROM agentauth.audit_events",
                 "UPDATE agentauth.login_attempts SET failures = 0",
                 "DROP TABLE agentauth.agents"):
         r = admin(env, sql, check=False)
         expect(refused(r), "admin role may not: %s" % sql)
     # the app role's own functions work for it
-    r = env.cluster.psql("SELECT count(*) FROM agentauth.login_lookup('agent@example.com')",
-                         user=app)
-    expect_eq(r, "1", "app role: login_lookup")
+    r = env.cluster.psql("SELECT retry_after, status FROM agentauth.login_begin('192.0.2.99', "
+                         "'agent@example.com', 9, 900, 360, 100, 3600, 100)", user=app)
+    expect_eq(r, "0|active", "app role: login_begin")
+    env.cluster.psql("SELECT agentauth.unlock_ip('192.0.2.99')")
 
 
 @test
 def test_import_from_spryker(env):
     env.cluster.psql("""
         DROP TABLE IF EXISTS spy_user;
+        -- as Propel creates it: the status ENUM is stored as its index
         CREATE TABLE spy_user (id_user serial PRIMARY KEY, username varchar(255) NOT NULL,
             password varchar(255), first_name varchar(100), last_name varchar(100),
-            status varchar(20) NOT NULL DEFAULT 'active', is_agent boolean DEFAULT false);
+            status smallint NOT NULL DEFAULT 0, is_agent boolean DEFAULT false);
         INSERT INTO spy_user (username, password, first_name, last_name, status, is_agent) VALUES
           ('sonia@spryker.com', '$2y$04$abcdefghijklmnopqrstuuihJ4Y.0..nuISCyE.9oWdbu/lSS9sZS',
-           'Sonia', 'Wagner', 'active', true),
+           'Sonia', 'Wagner', 0, true),
           ('blocked.agent@spryker.com', '$2y$04$abcdefghijklmnopqrstuuihJ4Y.0..nuISCyE.9oWdbu/lSS9sZS',
-           'B', 'A', 'blocked', true),
+           'B', 'A', 1, true),
           ('backoffice@spryker.com', '$2y$04$abcdefghijklmnopqrstuuihJ4Y.0..nuISCyE.9oWdbu/lSS9sZS',
-           'Back', 'Office', 'active', false),
+           'Back', 'Office', 0, false),
           ('AGENT@EXAMPLE.COM', '$2y$04$abcdefghijklmnopqrstuuihJ4Y.0..nuISCyE.9oWdbu/lSS9sZS',
-           'Dup', 'Licate', 'active', true);
+           'Dup', 'Licate', 0, true);
     """)
     path = os.path.join(ROOT, "sql", "import", "spryker-agents.sql")
     for run in (1, 2):  # idempotent

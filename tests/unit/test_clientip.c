@@ -67,6 +67,10 @@ START_TEST(test_cidr_parse_and_match)
 	ck_assert_int_eq(cidr_list_parse(&l, "0.0.0.0/0", err, sizeof(err)), 0);
 	ck_assert(cidr_list_contains(&l, "8.8.8.8"));
 	ck_assert(!cidr_list_contains(&l, "::2"));
+	ck_assert_int_eq(cidr_list_parse(&l, "::ffff:10.0.0.0/104", err, sizeof(err)), 0);
+	ck_assert(cidr_list_contains(&l, "10.20.30.40"));
+	ck_assert(!cidr_list_contains(&l, "11.0.0.1"));
+	ck_assert_uint_eq(l.items[0].prefix, 8);
 	ck_assert_int_eq(cidr_list_parse(&l, "", err, sizeof(err)), 0);
 	ck_assert_uint_eq(l.n, 0);
 }
@@ -75,7 +79,7 @@ END_TEST
 START_TEST(test_cidr_parse_errors)
 {
 	static const char *const bad[] = {
-		"10.0.0.0/33", "::1/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0.0/8x", "host.example",
+		"10.0.0.0/33", "::1/129", "::ffff:10.0.0.0/95", "10.0.0.0/", "10.0.0.0/x", "10.0.0.0/8x", "host.example",
 		"1.2.3.4.5", "/8",
 	};
 	struct cidr_list l;

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Login benchmark: POST /agent-access-tokens through nginx with wrk, right and
+# wrong password, against the bcrypt ceiling measured in the same run.
+#
+# Usage: tests/bench/login.sh [BUILD_DIR]
+#   BUILD_DIR defaults to build/release (under the source tree); if
+#   BUILD_DIR/src/agentauth is missing it is built there with
+#   autoreconf -fi && configure && make.
+# Environment: BENCH_DURATION (seconds per wrk phase, default 10).
+#
+# Everything listens on loopback or on Unix sockets in a temporary directory
+# (PostgreSQL, the agentauth pool, nginx: see login_env.py) and is stopped and
+# removed on exit, Ctrl-C included.  Not part of the test suite: the figures
+# depend on the machine and on whatever else runs on it.
+# Exit status: 0, or 1 if a phase had unexpected responses or socket errors,
+# 2 if the environment could not be set up.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/../.." && pwd)
+BUILD=${1:-$ROOT/build/release}
+BUILD=$(mkdir -p "$BUILD" && cd "$BUILD" && pwd)
+DURATION=${BENCH_DURATION:-10}
+CONNECTIONS=16
+THREADS=2
+CORES=$(nproc)
+HASH_ITERATIONS=20
+# Debian's python3: it has the crypt module (libxcrypt, as the service uses)
+# and is what the test harness runs under.
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+tmp=
+helper_pid=
+wrk_pid=
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	if [[ -n $wrk_pid ]] && kill -0 "$wrk_pid" 2>/dev/null; then
+		kill -TERM "$wrk_pid" 2>/dev/null || true
+		wait "$wrk_pid" 2>/dev/null || true
+	fi
+	if [[ -n $helper_pid ]] && kill -0 "$helper_pid" 2>/dev/null; then
+		kill -TERM "$helper_pid" 2>/dev/null || true
+		wait "$helper_pid" 2>/dev/null || true
+	fi
+	if [[ -n $tmp && -f $tmp/env.log ]] && grep -q '^# teardown' "$tmp/env.log"; then
+		grep '^# teardown' "$tmp/env.log" >&2
+	fi
+	[[ -n $tmp ]] && rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+die() {
+	echo "login.sh: $*" >&2
+	exit 2
+}
+
+for tool in wrk nginx "$PYTHON" awk; do
+	command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+# --- build --------------------------------------------------------------
+# autoreconf only when configure is missing or older than its sources: the
+# generated files in the source tree are shared with other build directories.
+if [[ ! -x $BUILD/src/agentauth ]]; then
+	echo "building $BUILD (log: $BUILD/build.log)"
+	{
+		if [[ ! -x $ROOT/configure || $ROOT/configure.ac -nt $ROOT/configure ||
+			$ROOT/Makefile.am -nt $ROOT/Makefile.in ]]; then
+			(cd "$ROOT" && autoreconf -fi)
+		fi &&
+			(cd "$BUILD" && "$ROOT/configure" && make -j"$CORES")
+	} >"$BUILD/build.log" 2>&1 || {
+		tail -n 30 "$BUILD/build.log" >&2
+		die "the build failed"
+	}
+fi
+
+# An existing binary is used as it is; say so when the sources are newer.
+newer=$(find "$ROOT/src" "$ROOT/sql/install.sql" -newer "$BUILD/src/agentauth" \
+	\( -name '*.[ch]' -o -name install.sql \) | head -n 3)
+if [[ -n $newer ]]; then
+	echo "WARNING: $BUILD/src/agentauth is older than ${newer//$'\n'/, } (and maybe more):" \
+		"run make -C $BUILD for figures of the current code" >&2
+fi
+
+tmp=$(mktemp -d /tmp/agentauth-bench-sh.XXXXXX)
+
+# --- environment ----------------------------------------------------------
+# The helper keeps the cluster, pool and nginx up until it gets SIGTERM
+# (from cleanup) or this script goes away.  Run in the background so that
+# Ctrl-C reaches only this script, whose trap stops it.
+"$PYTHON" "$BENCH_DIR/login_env.py" "$BUILD" "$tmp/state" >"$tmp/env.log" 2>&1 &
+helper_pid=$!
+for _ in $(seq 1 1200); do
+	[[ -f $tmp/state ]] && break
+	kill -0 "$helper_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [[ ! -f $tmp/state ]]; then
+	cat "$tmp/env.log" >&2
+	die "the environment did not come up"
+fi
+declare -A st=()
+while IFS='=' read -r key value; do
+	st[$key]=$value
+done <"$tmp/state"
+
+# --- bcrypt cost on this machine ------------------------------------------
+# The same scheme and cost as the fixture (pgcrypto's gen_salt writes $2a$10$,
+# the same algorithm and work as $2b$10$), through libxcrypt like the service.
+# Prints two medians in ms: wall time and CPU time.  The ceiling comes from
+# the CPU time: on a quiet machine the two agree, and when other tenants
+# preempt the measurement they inflate the wall time (and so would make the
+# ceiling look lower than it is), hardly the CPU time.
+hash_ms() {
+	"$PYTHON" -W ignore - "$HASH_ITERATIONS" <<'EOF'
+import crypt, statistics, sys, time
+n = int(sys.argv[1])
+salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10)
+assert salt.startswith("$2b$10$"), salt
+crypt.crypt("warm-up", salt)
+wall, cpu = [], []
+for i in range(n):
+    w, c = time.perf_counter(), time.process_time()
+    crypt.crypt("bench-pass-%d" % i, salt)
+    cpu.append(time.process_time() - c)
+    wall.append(time.perf_counter() - w)
+print("%.2f %.2f" % (statistics.median(wall) * 1000, statistics.median(cpu) * 1000))
+EOF
+}
+
+# --- CPU accounting -----------------------------------------------------------
+# cpu_snapshot FILE: "COMPONENT PID TICKS" lines (utime + stime from
+# /proc/PID/stat) for the pool's workers, PostgreSQL and nginx, and
+# "machine busy|idle|steal TICKS" from /proc/stat (all CPUs together).
+CLK_TCK=$(getconf CLK_TCK)
+POSTMASTER_PID=$(head -n 1 "${st[WORKDIR]}/pg/postmaster.pid")
+NGINX_PID=$(cat "${st[WORKDIR]}/nginx/nginx.pid")
+pids_of() {
+	case $1 in
+	workers) pgrep -P "${st[POOL_PID]}" || true ;;
+	postgres) echo "$POSTMASTER_PID" && { pgrep -P "$POSTMASTER_PID" || true; } ;;
+	nginx) echo "$NGINX_PID" && { pgrep -P "$NGINX_PID" || true; } ;;
+	esac
+}
+cpu_snapshot() {
+	local comp pid stat
+	local -a f
+	{
+		for comp in workers postgres nginx; do
+			while read -r pid; do
+				stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+				read -r -a f <<<"${stat##*) }"
+				echo "$comp $pid $((f[11] + f[12]))"
+			done < <(pids_of "$comp")
+		done
+		awk '$1 == "cpu" { print "machine busy", $2 + $3 + $4 + $7 + $8
+			print "machine idle", $5 + $6; print "machine steal", $9 }' /proc/stat
+	} >"$1"
+}
+
+# cpu_diff BEFORE AFTER: "COMPONENT TICKS" used in between (a process that
+# started in between counts from 0; "rest" is the machine's busy time that
+# none of the three used: wrk, the script, other tenants).
+cpu_diff() {
+	awk 'NR == FNR { a[$1 " " $2] = $3; next }
+		{ k = $1 " " $2; d = $3 - (k in a ? a[k] : 0)
+		  sum[$1 == "machine" ? $2 : $1] += d }
+		END { sum["rest"] = sum["busy"] - sum["workers"] - sum["postgres"] - sum["nginx"]
+		      for (k in sum) print k, sum[k] }' "$1" "$2"
+}
+
+# --- one wrk phase ----------------------------------------------------------
+# run_phase NAME PASSWORD: writes $tmp/NAME.out (its RESULT line is parsed
+# later) and $tmp/NAME.cpu (cpu_diff over the phase).
+run_phase() {
+	local name=$1 password=$2
+	cpu_snapshot "$tmp/$name.cpu0"
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s \
+		-s "$BENCH_DIR/login.lua" "${st[URL]}" -- "${st[USERNAME_FORMAT]}" "${st[USERS]}" \
+		"$password" \
+		>"$tmp/$name.out" 2>&1 &
+	wrk_pid=$!
+	wait "$wrk_pid" || {
+		cat "$tmp/$name.out" >&2
+		die "wrk failed in phase $name"
+	}
+	wrk_pid=
+	cpu_snapshot "$tmp/$name.cpu1"
+	cpu_diff "$tmp/$name.cpu0" "$tmp/$name.cpu1" >"$tmp/$name.cpu"
+	grep -q '^RESULT ' "$tmp/$name.out" || {
+		cat "$tmp/$name.out" >&2
+		die "wrk printed no RESULT line in phase $name"
+	}
+}
+
+# field NAME KEY: a value from the phase's RESULT line
+field() {
+	sed -n 's/^RESULT //p' "$tmp/$1.out" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+echo "agentauth login benchmark: $(uname -m), $CORES cores ($(nproc --all) online), \
+${st[WORKERS]} workers, bcrypt cost ${st[HASH_COST]}"
+echo "wrk via nginx, $CONNECTIONS connections, $THREADS threads, ${DURATION} s per phase; build $BUILD"
+echo "${st[USERS]} fixture agents sharing one ${st[STORED_HASH_PREFIX]}... hash; requests rotate \
+over them and over X-Forwarded-For addresses (pool trusted_proxies: ${st[TRUSTED_PROXIES]})"
+echo "sanity: right password -> ${st[CHECK_OK]}, wrong password -> ${st[CHECK_BAD]}"
+
+hash_before=$(hash_ms)
+run_phase ok "${st[PASSWORD]}"
+run_phase failed "${st[PASSWORD]}-wrong"
+hash_after=$(hash_ms)
+
+# Lines the pool logged at warn or above during the run (0 expected).
+pool_log_lines=$(wc -l <"${st[POOL_LOG]}")
+nginx_errors=$(grep -c -E '\[(error|crit|alert|emerg)\]' "${st[NGINX_ERROR_LOG]}" || true)
+
+read -r hash_before cpu_before <<<"$hash_before"
+read -r hash_after cpu_after <<<"$hash_after"
+hash_wall=$(awk -v a="$hash_before" -v b="$hash_after" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+hash=$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+ceiling=$(awk -v c="$CORES" -v h="$hash" 'BEGIN { printf "%.1f", c * 1000 / h }')
+
+echo
+echo "bcrypt \$2b\$10\$ one hash: $hash ms CPU, $hash_wall ms wall (medians of \
+$HASH_ITERATIONS before the run: $cpu_before / $hash_before ms, after: $cpu_after / $hash_after ms)"
+echo "ceiling: $CORES cores / $hash ms = $ceiling logins/s"
+echo
+printf '%-13s %9s %6s %6s %5s %5s %6s %7s\n' phase responses 201 401 429 5xx other "sock err"
+unexpected=0
+for phase in ok failed; do
+	errs=0
+	for k in connect_err read_err write_err timeout_err; do
+		errs=$((errs + $(field "$phase" "$k")))
+	done
+	printf '%-13s %9d %6d %6d %5d %5d %6d %7d\n' "login $phase" \
+		"$(field "$phase" requests)" "$(field "$phase" s201)" "$(field "$phase" s401)" \
+		"$(field "$phase" s429)" "$(field "$phase" s5xx)" "$(field "$phase" sother)" "$errs"
+	want=s201
+	[[ $phase == failed ]] && want=s401
+	if [[ $(field "$phase" "$want") -ne $(field "$phase" requests) || $errs -ne 0 ||
+		$(field "$phase" requests) -eq 0 ]]; then
+		unexpected=1
+	fi
+done
+echo "pool log lines at warn or above: $pool_log_lines; nginx error log errors: $nginx_errors"
+if [[ $unexpected -ne 0 ]]; then
+	echo "WARNING: some responses were not the expected status (or socket errors occurred):"
+	echo "the figures below count only the expected responses"
+fi
+
+echo
+echo "CPU time per response, ms (/proc, $CLK_TCK ticks/s; rest = wrk, this script, other tenants):"
+printf '%-13s %8s %11s %9s %6s %6s %6s %6s\n' phase workers "above hash" postgres nginx rest \
+	idle steal
+for phase in ok failed; do
+	awk -v label="login $phase" -v n="$(field "$phase" requests)" -v hz="$CLK_TCK" \
+		-v hash="$hash" '{ c[$1] = $2 } END {
+		ms = n > 0 ? 1000 / hz / n : 0
+		printf "%-13s %8.1f %11.1f %9.2f %6.2f %6.1f %6.1f %6.1f\n", label,
+			c["workers"] * ms, c["workers"] * ms - hash, c["postgres"] * ms,
+			c["nginx"] * ms, c["rest"] * ms, c["idle"] * ms, c["steal"] * ms }' \
+		"$tmp/$phase.cpu"
+done
+# wrk, with this script, needs about 1 % of the machine at these rates.
+for phase in ok failed; do
+	awk -v phase="$phase" -v cores="$CORES" '{ c[$1] = $2 } END {
+		total = c["busy"] + c["idle"] + c["steal"]
+		if (total > 0 && c["rest"] / total > 0.05)
+			printf "NOTE: %.0f %% of the machine (%.2f of %d cores) went to other processes " \
+				"during login %s: the ratios below understate the service\n",
+				100 * c["rest"] / total, cores * c["rest"] / total, cores, phase }' \
+		"$tmp/$phase.cpu"
+done
+
+echo
+busy=$((st[WORKERS] < CORES ? st[WORKERS] : CORES))
+echo "per login = $busy / rate (min(workers, cores), each busy all the time); overhead = per login - hash"
+# One summary line per phase: rate of expected responses, latency percentiles,
+# ratio to the ceiling, per-login time and what is not the hash.
+for phase in ok failed; do
+	want=s201
+	label="login ok:"
+	if [[ $phase == failed ]]; then
+		want=s401
+		label="login failed:"
+	fi
+	awk -v label="$label" -v n="$(field "$phase" "$want")" \
+		-v us="$(field "$phase" duration_us)" -v p50="$(field "$phase" p50_us)" \
+		-v p99="$(field "$phase" p99_us)" -v ceil="$ceiling" -v hash="$hash" \
+		-v busy="$busy" 'BEGIN {
+		rate = n / (us / 1e6)
+		per = rate > 0 ? busy * 1000 / rate : 0
+		printf "%-14s %6.1f/s  p50 %3.0f ms  p99 %3.0f ms  (%.2f x ceiling)  ", label,
+			rate, p50 / 1000, p99 / 1000, rate / ceil
+		if (rate > 0)
+			printf "per login %.1f ms = hash %.1f + %.1f ms\n", per, hash, per - hash
+		else
+			printf "per login n/a\n"
+	}'
+done
+exit "$unexpected"
