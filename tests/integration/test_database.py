@@ -111,3 +111,30 @@ def test_frozen_database_503_within_deadline(env):
     for i in range(3):
         expect_eq(env.login("admin@spryker.com", "change123").status, 201,
                   "login %d after thaw" % i)
+
+
+@test
+def test_upgrade_from_version_1_keeps_data(env):
+    import os
+    from harness import ROOT
+    env.cluster.psql("DROP DATABASE IF EXISTS agentauth_upgrade", db="postgres")
+    env.cluster.psql("CREATE DATABASE agentauth_upgrade", db="postgres")
+    try:
+        env.cluster.psql_file(os.path.join(ROOT, "tests", "sql", "install-v1.sql"),
+                              db="agentauth_upgrade")
+        env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES "
+                         "('old@example.com', crypt('old-pass', gen_salt('bf', 4)))",
+                         db="agentauth_upgrade")
+        env.cluster.psql_file(env.install, db="agentauth_upgrade")
+        expect_eq(env.cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
+                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2",
+                  "versions")
+        row = env.cluster.psql("SELECT retry_after, status FROM agentauth.login_begin("
+                               "'192.0.2.7', 'OLD@example.com', 9, 900, 360, 100, 3600, 100)",
+                               db="agentauth_upgrade", user="agentauth_worker")
+        expect_eq(row, "0|active", "the v1 agent through the v2 login function")
+        r = env.cluster.psql("SELECT agentauth.login_succeeded(1, '192.0.2.7'::inet, 'aa', 60)",
+                             db="agentauth_upgrade", check=False)
+        expect(r.returncode != 0 and "does not exist" in r.stderr, "v1 signature dropped")
+    finally:
+        env.cluster.psql("DROP DATABASE agentauth_upgrade", db="postgres")
