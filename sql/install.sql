@@ -194,22 +194,33 @@ BEGIN
 END
 $$;
 
+-- Revokes every refresh token of an agent and ends its access tokens on
+-- agentauth's own endpoints (tokens issued up to this second).  Internal:
+-- used by revoke_agent_tokens and refresh_revoke_mine.
+CREATE OR REPLACE FUNCTION agentauth.revoke_tokens_of(p_agent_id bigint, p_reason text)
+RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE agentauth.refresh_tokens SET revoked_at = now()
+	WHERE agent_id = p_agent_id AND revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	UPDATE agentauth.agents SET tokens_valid_after = now() WHERE id = p_agent_id;
+	INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
+	SELECT 'tokens_revoked', p_agent_id, username, p_reason
+	FROM agentauth.agents WHERE id = p_agent_id;
+	RETURN n;
+END
+$$;
+
 -- Revokes every refresh token of the agent and ends its access tokens on
 -- agentauth's own endpoints.  Returns the number of tokens revoked.
 CREATE OR REPLACE FUNCTION agentauth.revoke_agent_tokens(p_username text) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	aid bigint := agentauth.agent_id(p_username);
-	n integer;
 BEGIN
-	UPDATE agentauth.refresh_tokens SET revoked_at = now()
-	WHERE agent_id = aid AND revoked_at IS NULL;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	UPDATE agentauth.agents SET tokens_valid_after = now() WHERE id = aid;
-	INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
-	SELECT 'tokens_revoked', aid, username, 'revoke_agent_tokens by ' || session_user
-	FROM agentauth.agents WHERE id = aid;
-	RETURN n;
+	RETURN agentauth.revoke_tokens_of(agentauth.agent_id(p_username),
+		'revoke_agent_tokens by ' || session_user);
 END
 $$;
 
@@ -453,6 +464,89 @@ BEGIN
 END
 $$;
 
+-- Is an agent token still good on agentauth's endpoints: the agent active
+-- and the token (iat, whole seconds) issued after the agent's
+-- tokens_valid_after second?
+CREATE OR REPLACE FUNCTION agentauth.agent_token_valid(p_agent_id bigint, p_iat bigint)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT EXISTS (SELECT 1 FROM agentauth.agents
+		WHERE id = p_agent_id AND status = 'active'
+		  AND p_iat > floor(extract(epoch FROM tokens_valid_after)));
+$$;
+
+-- POST /refresh-tokens: uses up the presented token (by its SHA-256) and
+-- stores its successor in the same family, in one transaction.  Of N
+-- parallel uses of one token exactly one succeeds (the row lock decides).
+-- outcome: 'ok' (agent_id set), 'invalid' (unknown, expired, revoked, or
+-- used less than p_grace seconds ago), 'replay' (used before: the whole
+-- family is revoked, RFC 9700), 'inactive' (the agent is not active).
+CREATE OR REPLACE FUNCTION agentauth.refresh_rotate(p_token_hash text, p_new_hash text,
+	p_ttl integer, p_client_ip text, p_grace integer,
+	OUT outcome text, OUT agent_id bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s' AS $$
+DECLARE
+	t record;
+BEGIN
+	UPDATE agentauth.refresh_tokens r SET used_at = now()
+	WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.used_at IS NULL
+	  AND r.revoked_at IS NULL AND r.expires_at > now()
+	RETURNING r.family_id, r.agent_id INTO t;
+	IF NOT FOUND THEN
+		outcome := 'invalid';
+		SELECT r.family_id, r.agent_id, r.used_at, r.revoked_at INTO t
+		FROM agentauth.refresh_tokens r WHERE r.token_hash = decode(p_token_hash, 'hex');
+		IF FOUND AND t.used_at IS NOT NULL AND t.used_at <= now() - make_interval(secs => p_grace) THEN
+			outcome := 'replay';
+			UPDATE agentauth.refresh_tokens SET revoked_at = now()
+			WHERE family_id = t.family_id AND revoked_at IS NULL;
+			INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason)
+			SELECT 'refresh_replay', a.id, a.username, nullif(p_client_ip, '')::inet,
+			       'a used refresh token came back: its family is revoked'
+			FROM agentauth.agents a WHERE a.id = t.agent_id;
+		END IF;
+		RETURN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM agentauth.agents a WHERE a.id = t.agent_id
+	               AND a.status = 'active') THEN
+		outcome := 'inactive';
+		UPDATE agentauth.refresh_tokens SET revoked_at = now()
+		WHERE family_id = t.family_id AND revoked_at IS NULL;
+		RETURN;
+	END IF;
+	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, expires_at)
+	VALUES (decode(p_new_hash, 'hex'), t.family_id, t.agent_id,
+		now() + make_interval(secs => p_ttl));
+	outcome := 'ok';
+	agent_id := t.agent_id;
+END
+$$;
+
+-- DELETE /refresh-tokens/{token}: revokes the token's family if the token
+-- belongs to the calling agent; other agents' tokens stay valid.
+CREATE OR REPLACE FUNCTION agentauth.refresh_revoke(p_agent_id bigint, p_token_hash text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE agentauth.refresh_tokens SET revoked_at = now()
+	WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM agentauth.refresh_tokens
+		WHERE token_hash = decode(p_token_hash, 'hex') AND agent_id = p_agent_id);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+
+-- DELETE /refresh-tokens/mine: every refresh token of the agent, and its
+-- access tokens on agentauth's endpoints.
+CREATE OR REPLACE FUNCTION agentauth.refresh_revoke_mine(p_agent_id bigint)
+RETURNS integer
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT agentauth.revoke_tokens_of(p_agent_id, 'DELETE /refresh-tokens/mine');
+$$;
+
 -- A failed login, with the reason the log also gives.  The attempt was
 -- already counted by login_begin.
 CREATE OR REPLACE FUNCTION agentauth.login_failed(p_username text, p_agent_id bigint,
@@ -471,7 +565,11 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA agentauth FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	agentauth.login_begin(text, text, integer, integer, integer, integer, integer, integer),
 	agentauth.login_succeeded(bigint, text, text, text, integer, integer, integer),
-	agentauth.login_failed(text, bigint, inet, text)
+	agentauth.login_failed(text, bigint, inet, text),
+	agentauth.agent_token_valid(bigint, bigint),
+	agentauth.refresh_rotate(text, text, integer, text, integer),
+	agentauth.refresh_revoke(bigint, text),
+	agentauth.refresh_revoke_mine(bigint)
 	TO agentauth_app;
 GRANT EXECUTE ON FUNCTION
 	agentauth.create_agent(text, text, text, text),
@@ -487,6 +585,6 @@ GRANT SELECT ON ALL TABLES IN SCHEMA agentauth TO agentauth_admin;
 GRANT INSERT, UPDATE ON agentauth.agents TO agentauth_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA agentauth TO agentauth_admin;
 
-INSERT INTO agentauth.schema_version (version) VALUES (1), (2) ON CONFLICT DO NOTHING;
+INSERT INTO agentauth.schema_version (version) VALUES (1), (2), (3) ON CONFLICT DO NOTHING;
 
 COMMIT;

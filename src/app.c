@@ -7,6 +7,45 @@
 
 #include "password.h"
 
+/* Loads the public_keys list into extra_keys and builds the keyring. */
+static int
+load_public_keys(struct app *app, char *err, size_t errlen)
+{
+	char *list = strdup(app->cfg.public_keys), *save = NULL, *path;
+
+	if (list == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	app->keyring.keys[app->keyring.n++] = &app->key;
+	for (path = strtok_r(list, ", \t", &save); path != NULL;
+	    path = strtok_r(NULL, ", \t", &save)) {
+		struct signing_key *k;
+		if (app->keyring.n == KEYRING_MAX) {
+			snprintf(err, errlen, "public_keys: at most %d keys", KEYRING_MAX - 1);
+			goto fail;
+		}
+		k = &app->extra_keys[app->keyring.n - 1];
+		if (signing_key_load_public(k, path, err, errlen) < 0)
+			goto fail;
+		for (size_t i = 0; i < app->keyring.n; i++) {
+			if (strcmp(app->keyring.keys[i]->kid, k->kid) == 0) {
+				/* the same key twice (e.g. the signing key listed again) */
+				signing_key_free(k);
+				k = NULL;
+				break;
+			}
+		}
+		if (k != NULL)
+			app->keyring.keys[app->keyring.n++] = k;
+	}
+	free(list);
+	return 0;
+fail:
+	free(list);
+	return -1;
+}
+
 int
 app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 {
@@ -16,11 +55,13 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 	log_set_level(app->cfg.log_level);
 	if (cidr_list_parse(&app->trusted_proxies, app->cfg.trusted_proxies, err, errlen) < 0)
 		goto fail;
-	if (signing_key_load(&app->key, app->cfg.private_key, err, errlen) < 0)
+	if (signing_key_load(&app->key, app->cfg.private_key, err, errlen) < 0 ||
+	    load_public_keys(app, err, errlen) < 0)
 		goto fail;
+	app->jwks = jwks_document(app->keyring.keys, app->keyring.n, &app->jwks_len);
 	app->db = db_new(app->cfg.database, app->cfg.db_timeout);
 	app->dummy_hash = password_dummy_hash((int)app->cfg.dummy_hash_cost);
-	if (app->db == NULL || app->dummy_hash == NULL) {
+	if (app->db == NULL || app->dummy_hash == NULL || app->jwks == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -36,6 +77,9 @@ app_free(struct app *app)
 	db_free(app->db);
 	free(app->dummy_hash);
 	signing_key_free(&app->key);
+	for (size_t i = 0; i < KEYRING_MAX - 1; i++)
+		signing_key_free(&app->extra_keys[i]);
+	free(app->jwks);
 	config_free(&app->cfg);
 	password_cleanup();
 	memset(app, 0, sizeof(*app));

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "db.h"
 #include "token.h"
+#include "verify.h"
 
 struct app {
 	struct config cfg;
@@ -16,6 +17,10 @@ struct app {
 	struct db *db;
 	char *dummy_hash;
 	struct cidr_list trusted_proxies;
+	struct signing_key extra_keys[KEYRING_MAX - 1];  /* from public_keys */
+	struct keyring keyring;  /* key, then extra_keys */
+	char *jwks;              /* the JWKS document, built once */
+	size_t jwks_len;
 };
 
 /* Takes over *cfg (the caller must not free it), loads the key and makes

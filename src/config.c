@@ -38,6 +38,7 @@ static const struct key keys[] = {
 	STR(listen, "", check_listen),
 	STR(auth_realm, "Access to shop API", check_realm),
 	STR(trusted_proxies, "", check_cidrs),
+	STR(public_keys, "", NULL),
 	INT(access_token_ttl, "28800", 60, 86400 * 7),
 	INT(refresh_token_ttl, "2628000", 60, 86400 * 366),
 	INT(max_body_bytes, "16384", 1024, 1048576),
@@ -50,6 +51,9 @@ static const struct key keys[] = {
 	INT(account_lockout_attempts, "100", 1, 100000),
 	INT(account_lockout_window, "3600", 1, 86400),
 	INT(ip_lockout_attempts, "100", 1, 1000000),
+	INT(clock_skew, "0", 0, 300),
+	INT(jwks_max_age, "300", 0, 86400),
+	INT(refresh_reuse_grace, "2", 0, 60),
 	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0, NULL },
 };
 

@@ -21,6 +21,7 @@ struct config {
 	char *listen;            /* "unix:PATH" or "HOST:PORT"; "" = fd 0 */
 	char *auth_realm;        /* realm in WWW-Authenticate */
 	char *trusted_proxies;   /* CIDR list whose X-Forwarded-For is believed */
+	char *public_keys;       /* extra verification keys: PEM paths, ',' separated */
 	long access_token_ttl;   /* seconds */
 	long refresh_token_ttl;  /* seconds */
 	long max_body_bytes;
@@ -33,6 +34,10 @@ struct config {
 	long account_lockout_attempts;  /* failures per username, all addresses */
 	long account_lockout_window;
 	long ip_lockout_attempts;       /* failures per address, all usernames */
+	long clock_skew;         /* seconds of leeway for exp/nbf/iat */
+	long jwks_max_age;       /* Cache-Control max-age of the JWKS document */
+	long refresh_reuse_grace;/* seconds a used refresh token may be repeated
+	                            without revoking its family */
 	enum log_level log_level;
 };
 

@@ -34,6 +34,47 @@ b64url_encode(char *out, const unsigned char *in, size_t n)
 	return o;
 }
 
+static int
+b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+long
+b64url_decode(unsigned char *out, size_t cap, const char *in, size_t n)
+{
+	size_t o = 0, i = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	if (n % 4 == 1 || (n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
+		return -1;
+	for (; i < n; i++) {
+		int v = b64url_value(in[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (long)o;
+}
+
 void
 hex_encode(char *out, const unsigned char *in, size_t n)
 {

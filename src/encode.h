@@ -11,6 +11,12 @@
  * hold B64URL_LEN(n) + 1 bytes.  Returns the text length. */
 size_t b64url_encode(char *out, const unsigned char *in, size_t n);
 
+/* Decodes unpadded base64url in[0..n) into out (capacity cap).  Refuses
+ * padding, characters outside the URL-safe alphabet, a length of 4k+1 and
+ * non-zero unused bits (so every byte string has one encoding).
+ * Returns the decoded length, or -1. */
+long b64url_decode(unsigned char *out, size_t cap, const char *in, size_t n);
+
 /* Writes 2n lowercase hex digits and a NUL to out (2n + 1 bytes). */
 void hex_encode(char *out, const unsigned char *in, size_t n);
 

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "login.h"
+#include "refresh.h"
+#include "wellknown.h"
 
 typedef void handler_fn(struct exchange *x);
 
@@ -18,6 +20,9 @@ struct route {
 
 static const struct route routes[] = {
 	{ "agent-access-tokens", "POST", NULL, login_handle, NULL },
+	{ "refresh-tokens", "POST, DELETE", NULL, refresh_handle_post, refresh_handle_delete },
+	{ ".well-known/jwks.json", "GET", wellknown_jwks, NULL, NULL },
+	{ "health", "GET", wellknown_health, NULL, NULL },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -144,8 +149,12 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 		response_add_header(res, "Allow", rt->allow);
 		goto out;
 	}
-	if (x.id != NULL && strcmp(req->method, "POST") == 0) {
+	if (x.id != NULL && strcmp(req->method, "DELETE") != 0) {
 		response_error(res, 404, NULL, "Not Found");  /* as Spryker */
+		goto out;
+	}
+	if ((x.id == NULL || x.id[0] == '\0') && strcmp(req->method, "DELETE") == 0) {
+		response_error(res, 400, NULL, "Resource id is not specified.");
 		goto out;
 	}
 	if (!http_accept_ok(req->accept)) {

@@ -136,6 +136,61 @@ signing_key_load(struct signing_key *key, const char *path, char *err, size_t er
 	return 0;
 }
 
+int
+signing_key_load_public(struct signing_key *key, const char *path, char *err, size_t errlen)
+{
+	char why[160];
+	FILE *f;
+
+	memset(key, 0, sizeof(*key));
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %m", path);
+		return -1;
+	}
+	key->pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	if (key->pkey == NULL) {
+		rewind(f);
+		key->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	}
+	fclose(f);
+	if (key->pkey == NULL) {
+		snprintf(err, errlen, "%s: not a PEM public or private key", path);
+		return -1;
+	}
+	if (key_finish(key, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		signing_key_free(key);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+jwks_document(const struct signing_key *const *keys, size_t n, size_t *len_r)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+
+	if (root == NULL || arr == NULL) {
+		json_object_put(root);
+		json_object_put(arr);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *k = json_object_new_object();
+		json_object_object_add(k, "kty", json_object_new_string("RSA"));
+		json_object_object_add(k, "use", json_object_new_string("sig"));
+		json_object_object_add(k, "alg", json_object_new_string("RS256"));
+		json_object_object_add(k, "kid", json_object_new_string(keys[i]->kid));
+		json_object_object_add(k, "n", json_object_new_string(keys[i]->n_b64));
+		json_object_object_add(k, "e", json_object_new_string(keys[i]->e_b64));
+		json_object_array_add(arr, k);
+	}
+	json_object_object_add(root, "keys", arr);
+	return json_render(root, len_r);
+}
+
 void
 signing_key_free(struct signing_key *key)
 {

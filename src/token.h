@@ -15,6 +15,8 @@
 #define REFRESH_TOKEN_LEN 43
 #define JTI_HEX_LEN 80
 
+/* An RSA key of ours: the signing key, or a verification-only key listed in
+ * public_keys (then pkey holds only the public part). */
 struct signing_key {
 	EVP_PKEY *pkey;
 	char kid[KID_LEN + 1];
@@ -31,7 +33,16 @@ int signing_key_load(struct signing_key *key, const char *path, char *err, size_
 int signing_key_from_pem(struct signing_key *key, const char *pem, size_t len,
     char *err, size_t errlen);
 
+/* Loads a public key for verification only, from a PEM file holding a
+ * public or a private RSA key.  Returns 0, or -1 with err. */
+int signing_key_load_public(struct signing_key *key, const char *path, char *err,
+    size_t errlen);
+
 void signing_key_free(struct signing_key *key);
+
+/* The JWKS document {"keys":[...]} for keys[0..n) (public parts only).
+ * Returns a malloc'd string or NULL. */
+char *jwks_document(const struct signing_key *const *keys, size_t n, size_t *len_r);
 
 struct access_claims {
 	const char *aud;

@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from harness import expect, expect_eq
+from harness import expect, expect_eq, request
 
 TESTS = []
 
@@ -33,7 +33,7 @@ def test_install_is_idempotent(env):
     agents = env.cluster.psql("SELECT count(*) FROM agentauth.agents")
     env.cluster.psql_file(env.install)
     expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.agents"), agents, "agents kept")
-    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "2",
+    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "3",
               "schema version")
 
 
@@ -71,6 +71,12 @@ def test_database_down_503_then_back(env):
         expect_503(r, "login while the database is down")
         expect(time.time() - t0 < 5, "answered quickly")
         expect_503(env.login("admin@spryker.com", "wrong"), "wrong password while down")
+        expect_503(request(env.port, "GET", "/auth/health"), "health while down")
+        expect_503(request(env.port, "POST", "/auth/refresh-tokens", {"data": {
+            "type": "refresh-tokens", "attributes": {"refreshToken": "x" * 43}}}),
+            "refresh while down")
+        r = request(env.port, "GET", "/auth/.well-known/jwks.json")
+        expect_eq(r.status, 200, "the JWKS needs no database")
     finally:
         env.cluster.start()
     expect_eq(env.login("admin@spryker.com", "change123").status, 201, "login after restart")
@@ -127,7 +133,7 @@ def test_upgrade_from_version_1_keeps_data(env):
                          db="agentauth_upgrade")
         env.cluster.psql_file(env.install, db="agentauth_upgrade")
         expect_eq(env.cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
-                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2",
+                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2,3",
                   "versions")
         row = env.cluster.psql("SELECT retry_after, status FROM agentauth.login_begin("
                                "'192.0.2.7', 'OLD@example.com', 9, 900, 360, 100, 3600, 100)",

@@ -1,0 +1,261 @@
+/* verify: strict JWT checking for RS256 tokens. */
+#include "verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "encode.h"
+#include "jsonapi.h"
+
+#define FAIL(msg) do { *why_r = (msg); goto out; } while (0)
+
+/* Decodes a base64url segment and parses it as strict JSON. */
+static struct json_object *
+segment_json(const char *seg, size_t n)
+{
+	unsigned char *buf = malloc(n + 1);
+	struct json_object *o = NULL;
+	long len;
+
+	if (buf == NULL)
+		return NULL;
+	len = b64url_decode(buf, n, seg, n);
+	if (len > 0) {
+		buf[len] = '\0';
+		o = json_parse_strict((char *)buf, (size_t)len);
+	}
+	free(buf);
+	return o;
+}
+
+static int
+is_string(struct json_object *o, const char *want)
+{
+	return json_object_is_type(o, json_type_string) &&
+	    strlen(want) == (size_t)json_object_get_string_len(o) &&
+	    strcmp(json_object_get_string(o), want) == 0;
+}
+
+/* An integer claim in a sane range (json-c clamps huge numbers). */
+static int
+int_claim(struct json_object *claims, const char *name, long long *v_r)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(claims, name, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return 0;
+	*v_r = json_object_get_int64(v);
+	return *v_r > 0 && *v_r < (1LL << 40);
+}
+
+/* Checks the header and returns the key it names (or NULL). */
+static const struct signing_key *
+header_key(const struct keyring *ring, struct json_object *h, int *any_r,
+    const char **why_r)
+{
+	struct json_object *v;
+	int members = 0;
+
+	*any_r = 0;
+	if (!json_object_is_type(h, json_type_object)) {
+		*why_r = "header is not an object";
+		return NULL;
+	}
+	json_object_object_foreach(h, key, val) {
+		(void)val;
+		members++;
+		if (strcmp(key, "alg") != 0 && strcmp(key, "typ") != 0 && strcmp(key, "kid") != 0) {
+			*why_r = "header has a member other than alg, typ and kid";
+			return NULL;
+		}
+	}
+	if (!json_object_object_get_ex(h, "alg", &v) || !is_string(v, "RS256")) {
+		*why_r = "alg is not RS256";
+		return NULL;
+	}
+	if (!json_object_object_get_ex(h, "typ", &v) || !is_string(v, "JWT")) {
+		*why_r = "typ is not JWT";
+		return NULL;
+	}
+	if (!json_object_object_get_ex(h, "kid", &v)) {
+		*any_r = 1;
+		return ring->n > 0 ? ring->keys[0] : NULL;
+	}
+	for (size_t i = 0; i < ring->n; i++)
+		if (is_string(v, ring->keys[i]->kid))
+			return ring->keys[i];
+	*why_r = "unknown kid";
+	return NULL;
+}
+
+static int
+signature_ok(const struct signing_key *key, const char *signed_part, size_t signed_len,
+    const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if ((int)siglen != EVP_PKEY_get_size(key->pkey))
+		return 0;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return 0;
+	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
+	    EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)signed_part,
+	    signed_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+static int
+has_scope(struct json_object *scopes, const char *want)
+{
+	size_t n = json_object_array_length(scopes);
+
+	for (size_t i = 0; i < n; i++)
+		if (is_string(json_object_array_get_idx(scopes, i), want))
+			return 1;
+	return 0;
+}
+
+/* Reads the sub claim (a JSON document in a string) and the scopes into
+ * info.  Returns 0 or -1. */
+static int
+subject(struct json_object *claims, struct token_info *info, const char **why_r)
+{
+	struct json_object *sub, *scopes, *doc, *v, *act;
+	size_t n;
+	int rc = -1;
+
+	if (!json_object_object_get_ex(claims, "sub", &sub) ||
+	    !json_object_is_type(sub, json_type_string) ||
+	    !json_object_object_get_ex(claims, "scopes", &scopes) ||
+	    !json_object_is_type(scopes, json_type_array)) {
+		*why_r = "sub or scopes missing";
+		return -1;
+	}
+	n = json_object_array_length(scopes);
+	for (size_t i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(scopes, i), json_type_string)) {
+			*why_r = "scopes is not a list of strings";
+			return -1;
+		}
+	doc = json_parse_strict(json_object_get_string(sub),
+	    (size_t)json_object_get_string_len(sub));
+	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
+		*why_r = "sub is not a JSON object";
+		goto out;
+	}
+	if (n == 1 && has_scope(scopes, "agent")) {
+		if (!json_object_object_get_ex(doc, "id_agent", &v) ||
+		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
+			*why_r = "agent token without id_agent";
+			goto out;
+		}
+		info->kind = TOKEN_AGENT;
+		info->agent_id = json_object_get_int64(v);
+		rc = 0;
+	} else if (has_scope(scopes, "customer") && !has_scope(scopes, "agent")) {
+		info->kind = TOKEN_CUSTOMER;
+		info->impersonation = has_scope(scopes, "customer_impersonation");
+		if (json_object_object_get_ex(doc, "id_customer", &v) &&
+		    json_object_is_type(v, json_type_int))
+			info->customer_id = json_object_get_int64(v);
+		if (json_object_object_get_ex(doc, "customer_reference", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    (size_t)json_object_get_string_len(v) < sizeof(info->customer_reference))
+			strcpy(info->customer_reference, json_object_get_string(v));
+		if (json_object_object_get_ex(claims, "act", &act) &&
+		    json_object_object_get_ex(act, "sub", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    strncmp(json_object_get_string(v), "agent:", 6) == 0)
+			info->agent_id = strtoll(json_object_get_string(v) + 6, NULL, 10);
+		rc = 0;
+	} else {
+		*why_r = "unknown token kind";
+	}
+out:
+	json_object_put(doc);
+	return rc;
+}
+
+int
+token_verify(const struct verify_params *p, const char *token, size_t len,
+    struct token_info *info, const char **why_r)
+{
+	struct json_object *header = NULL, *claims = NULL, *v;
+	const struct signing_key *key;
+	const char *d1, *d2;
+	unsigned char sig[1024];
+	long siglen;
+	long long nbf;
+	int any, rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	*why_r = "invalid";
+	if (len == 0 || len > TOKEN_MAX_BYTES)
+		FAIL(len == 0 ? "empty token" : "token longer than 8 KiB");
+	if (memchr(token, '\0', len) != NULL)
+		FAIL("NUL in token");
+	d1 = memchr(token, '.', len);
+	d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
+		FAIL("not three segments");
+	header = segment_json(token, (size_t)(d1 - token));
+	if (header == NULL)
+		FAIL("header is not base64url JSON");
+	key = header_key(p->keys, header, &any, why_r);
+	if (key == NULL)
+		goto out;
+	siglen = b64url_decode(sig, sizeof(sig), d2 + 1, len - (size_t)(d2 + 1 - token));
+	if (siglen <= 0)
+		FAIL("signature is not base64url");
+	if (any) {
+		/* no kid: any configured key may have signed it */
+		size_t i;
+		for (i = 0; i < p->keys->n; i++)
+			if (signature_ok(p->keys->keys[i], token, (size_t)(d2 - token), sig,
+			    (size_t)siglen))
+				break;
+		if (i == p->keys->n)
+			FAIL("bad signature");
+	} else if (!signature_ok(key, token, (size_t)(d2 - token), sig, (size_t)siglen)) {
+		FAIL("bad signature");
+	}
+	claims = segment_json(d1 + 1, (size_t)(d2 - d1 - 1));
+	if (claims == NULL || !json_object_is_type(claims, json_type_object))
+		FAIL("claims are not a JSON object");
+	if (!int_claim(claims, "exp", &info->exp) || !int_claim(claims, "iat", &info->iat))
+		FAIL("exp or iat missing or not an integer");
+	if (p->now >= info->exp + p->skew)
+		FAIL("expired");
+	if (info->iat > p->now + p->skew)
+		FAIL("issued in the future");
+	if (json_object_object_get_ex(claims, "nbf", &v)) {
+		if (!int_claim(claims, "nbf", &nbf))
+			FAIL("nbf not an integer");
+		if (nbf > p->now + p->skew)
+			FAIL("not yet valid");
+	}
+	if (!json_object_object_get_ex(claims, "aud", &v) || !is_string(v, p->aud))
+		FAIL("wrong audience");
+	if (p->iss != NULL && p->iss[0] != '\0' &&
+	    (!json_object_object_get_ex(claims, "iss", &v) || !is_string(v, p->iss)))
+		FAIL("wrong issuer");
+	if (!json_object_object_get_ex(claims, "jti", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		FAIL("jti missing");
+	if (subject(claims, info, why_r) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_object_put(header);
+	json_object_put(claims);
+	if (rc < 0)
+		memset(info, 0, sizeof(*info));
+	return rc;
+}

@@ -1,0 +1,53 @@
+/* verify: checks a presented access token, with our own code only.
+ *
+ * The JOSE header is parsed strictly before anything else and must be
+ * exactly {"typ":"JWT","alg":"RS256"[,"kid":known]}; the signature is
+ * checked with OpenSSL against the configured keys (parsed once at start);
+ * then exp, nbf, iat, aud, iss and the token's kind.  Untrusted tokens are
+ * never handed to libjwt (see doc/security.md). */
+#ifndef AGENTAUTH_VERIFY_H
+#define AGENTAUTH_VERIFY_H
+
+#include <stddef.h>
+
+#include "token.h"
+
+#define TOKEN_MAX_BYTES 8192
+#define KEYRING_MAX 8
+#define CUSTOMER_REF_MAX 128
+
+/* The keys tokens may be signed with: the signing key first, then the
+ * verification-only keys.  Borrowed pointers. */
+struct keyring {
+	const struct signing_key *keys[KEYRING_MAX];
+	size_t n;
+};
+
+enum token_kind {
+	TOKEN_AGENT = 1,         /* scopes ["agent"], sub.id_agent */
+	TOKEN_CUSTOMER,          /* scopes with "customer" (impersonation too) */
+};
+
+struct token_info {
+	enum token_kind kind;
+	long long agent_id;      /* agent tokens; for impersonation the actor */
+	long long customer_id;   /* customer tokens */
+	char customer_reference[CUSTOMER_REF_MAX];
+	int impersonation;       /* scopes contain "customer_impersonation" */
+	long long iat, exp;
+};
+
+struct verify_params {
+	const struct keyring *keys;
+	const char *aud;
+	const char *iss;         /* "" = not checked */
+	long skew;               /* seconds of leeway for exp, nbf and iat */
+	long long now;
+};
+
+/* Verifies token[0..len).  Returns 0 and fills *info, or -1 with *why_r
+ * set to a static reason for the log (never containing the token). */
+int token_verify(const struct verify_params *p, const char *token, size_t len,
+    struct token_info *info, const char **why_r);
+
+#endif
