@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { KEY_STR, KEY_INT, KEY_LEVEL };
+enum key_type { KEY_STR, KEY_INT, KEY_BOOL, KEY_LEVEL };
 
 /* Checks a string value; returns 0 or -1 with a reason in err. */
 typedef int check_fn(const char *value, char *err, size_t errlen);
@@ -28,6 +28,7 @@ static check_fn check_url, check_listen, check_realm, check_cidrs;
 
 #define STR(n, d, chk)     { #n, KEY_STR, offsetof(struct config, n), d, 0, 0, chk }
 #define INT(n, d, lo, hi)  { #n, KEY_INT, offsetof(struct config, n), d, lo, hi, NULL }
+#define BOOL(n, d)         { #n, KEY_BOOL, offsetof(struct config, n), d, 0, 1, NULL }
 
 static const struct key keys[] = {
 	STR(database, "", NULL),
@@ -54,6 +55,8 @@ static const struct key keys[] = {
 	INT(clock_skew, "0", 0, 300),
 	INT(jwks_max_age, "300", 0, 86400),
 	INT(refresh_reuse_grace, "2", 0, 60),
+	INT(search_max_limit, "100", 1, 1000),
+	BOOL(impersonation_requires_consent, "false"),
 	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0, NULL },
 };
 
@@ -178,6 +181,18 @@ key_set(struct config *cfg, const struct key *k, const char *value,
 		*(long *)base = v;
 		return 0;
 	}
+	case KEY_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "on") == 0 || strcmp(value, "1") == 0) {
+			*(long *)base = 1;
+		} else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+		    strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+			*(long *)base = 0;
+		} else {
+			snprintf(err, errlen, "%s must be true or false", k->name);
+			return -1;
+		}
+		return 0;
 	case KEY_LEVEL:
 		if (log_level_parse(value, (enum log_level *)base) < 0) {
 			snprintf(err, errlen, "%s must be error, warn, info or debug", k->name);

@@ -38,6 +38,8 @@ struct config {
 	long jwks_max_age;       /* Cache-Control max-age of the JWKS document */
 	long refresh_reuse_grace;/* seconds a used refresh token may be repeated
 	                            without revoking its family */
+	long search_max_limit;   /* largest page[limit] honoured */
+	long impersonation_requires_consent;  /* boolean: customers.allow_assistance */
 	enum log_level log_level;
 };
 

@@ -288,6 +288,134 @@ too_long:
 	return -1;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) ('+' as space) into out.  Returns the length, or
+ * -1 if it does not fit or holds a NUL. */
+static long
+url_decode(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < n &&
+		    hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= outlen)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
+/* Calls fn for each "k=v" pair of query with its decoded name. */
+static int
+query_each(const char *query, int (*fn)(const char *pair, size_t len, const char *name,
+    void *arg), void *arg)
+{
+	const char *p = query;
+
+	while (p != NULL && *p != '\0') {
+		const char *amp = strchr(p, '&');
+		size_t len = amp != NULL ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		char name[64];
+		int r;
+
+		if (len > 0 && url_decode(p, eq != NULL ? (size_t)(eq - p) : len, name,
+		    sizeof(name)) >= 0) {
+			r = fn(p, len, name, arg);
+			if (r != 0)
+				return r;
+		}
+		p = amp != NULL ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+struct query_get {
+	const char *name;
+	char *out;
+	size_t outlen;
+};
+
+static int
+query_get_one(const char *pair, size_t len, const char *name, void *arg)
+{
+	struct query_get *q = arg;
+	const char *eq = memchr(pair, '=', len);
+
+	if (strcmp(name, q->name) != 0)
+		return 0;
+	if (eq == NULL) {
+		q->out[0] = '\0';
+		return 1;
+	}
+	return url_decode(eq + 1, len - (size_t)(eq + 1 - pair), q->out, q->outlen) < 0 ? -1 : 1;
+}
+
+int
+http_query_get(const char *query, const char *name, char *out, size_t outlen)
+{
+	struct query_get q = { name, out, outlen };
+
+	out[0] = '\0';
+	return query_each(query, query_get_one, &q);
+}
+
+struct query_without {
+	const char *const *skip;
+	size_t nskip;
+	char *out;
+	size_t outlen, o;
+};
+
+static int
+query_keep(const char *pair, size_t len, const char *name, void *arg)
+{
+	struct query_without *q = arg;
+
+	for (size_t i = 0; i < q->nskip; i++)
+		if (strcmp(name, q->skip[i]) == 0)
+			return 0;
+	if (q->o + len + 2 > q->outlen)
+		return -1;
+	if (q->o > 0)
+		q->out[q->o++] = '&';
+	memcpy(q->out + q->o, pair, len);
+	q->o += len;
+	q->out[q->o] = '\0';
+	return 0;
+}
+
+int
+http_query_without(const char *query, const char *const *skip, size_t nskip,
+    char *out, size_t outlen)
+{
+	struct query_without q = { skip, nskip, out, outlen, 0 };
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	return query_each(query, query_keep, &q) < 0 ? -1 : 0;
+}
+
 const char *
 http_status_text(int status)
 {

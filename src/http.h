@@ -79,6 +79,16 @@ int http_base_url(const struct request *req, const char *base_url,
  * with url unchanged when the result would not fit. */
 int http_append_query(char *url, size_t outlen, const char *query);
 
+/* Looks up the query parameter name (compared after percent-decoding) and
+ * writes its decoded value ('+' as space) into out.  Returns 1 if present,
+ * 0 if absent, -1 if the value does not fit or decodes to a NUL byte. */
+int http_query_get(const char *query, const char *name, char *out, size_t outlen);
+
+/* Appends to out (size outlen) the raw "k=v" pairs of query whose decoded
+ * name is not one of skip[0..nskip), joined by '&'.  Returns 0 or -1. */
+int http_query_without(const char *query, const char *const *skip, size_t nskip,
+    char *out, size_t outlen);
+
 const char *http_status_text(int status);
 
 void response_init(struct response *res);

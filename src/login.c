@@ -4,16 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "issue.h"
 #include "jsonapi.h"
 #include "log.h"
 #include "password.h"
 #include "token.h"
 
 #define LOGIN_TYPE "agent-access-tokens"
-
-static const char *const agent_scopes[] = { "agent" };
 
 int
 login_credential_ok(const char *s, size_t len, size_t max)
@@ -71,32 +69,22 @@ login_failed(struct exchange *x, const char *username, long long agent_id,
 	fail_401(x);
 }
 
-/* Issues the tokens for agent_id, stores the refresh token and clears the
- * failure counts of this attempt. */
+/* Stores a refresh token for agent_id, clears the failure counts of this
+ * attempt and answers 201 with the tokens. */
 static void
 login_succeeded(struct exchange *x, long long agent_id, const char *username)
 {
 	const struct config *cfg = &x->app->cfg;
 	char refresh[REFRESH_TOKEN_LEN + 1], hash[65], idbuf[24], ttl[24];
 	char account_limit[24], ip_limit[24];
-	char self[BASE_URL_MAX + 64];
-	struct access_claims c = {
-		.aud = cfg->audience, .iss = cfg->issuer, .iat = (long long)time(NULL),
-		.ttl = cfg->access_token_ttl, .scopes = agent_scopes, .nscopes = 1,
-	};
+	struct session s = { .agent_id = agent_id };
 	const char *params[7];
-	char *sub = NULL, *jwt = NULL, *body;
 	PGresult *res;
-	size_t len = 0;
 	int ok;
 
-	sub = token_agent_sub(agent_id);
-	c.sub = sub;
-	if (sub == NULL || token_new_refresh(refresh, hash) < 0 ||
-	    (jwt = token_issue_access(&x->app->key, &c)) == NULL) {
-		log_error("login: cannot issue tokens");
+	if (token_new_refresh(refresh, hash) < 0) {
 		response_error(x->res, 500, NULL, "Internal Server Error");
-		goto out;
+		return;
 	}
 	snprintf(idbuf, sizeof(idbuf), "%lld", agent_id);
 	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_token_ttl);
@@ -120,21 +108,11 @@ login_succeeded(struct exchange *x, long long agent_id, const char *username)
 		login_failed(x, NULL, agent_id, "agent stopped being active during login");
 		goto out;
 	}
-	snprintf(self, sizeof(self), "%s/" LOGIN_TYPE, x->base);
-	http_append_query(self, sizeof(self), x->req->query);
-	body = jsonapi_token_body(LOGIN_TYPE, cfg->access_token_ttl, jwt, refresh, self, &len);
-	response_set_json(x->res, 201, MEDIA_JSONAPI, body, len);
-	response_add_header(x->res, "Cache-Control", "no-store");
-	response_add_header(x->res, "Pragma", "no-cache");
+	issue_respond(x, LOGIN_TYPE, &s, refresh);
 	log_info("login succeeded: agent=%lld ip=%s", agent_id,
 	    x->client_ip[0] ? x->client_ip : "-");
 out:
 	explicit_bzero(refresh, sizeof(refresh));
-	if (jwt != NULL) {
-		explicit_bzero(jwt, strlen(jwt));
-		free(jwt);
-	}
-	free(sub);
 }
 
 /* Starts the login in the database (CONTRACT §3): counts this attempt

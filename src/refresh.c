@@ -4,16 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gate.h"
+#include "issue.h"
 #include "jsonapi.h"
 #include "log.h"
 #include "token.h"
 
 #define REFRESH_TYPE "refresh-tokens"
-
-static const char *const agent_scopes[] = { "agent" };
 
 static void
 fail_004(struct exchange *x)
@@ -30,40 +28,6 @@ blank(const char *s, size_t len)
 	return 1;
 }
 
-/* Answers 201 with a new access token for agent_id and the new refresh token. */
-static void
-issue(struct exchange *x, long long agent_id, const char *refresh)
-{
-	const struct config *cfg = &x->app->cfg;
-	struct access_claims c = {
-		.aud = cfg->audience, .iss = cfg->issuer, .iat = (long long)time(NULL),
-		.ttl = cfg->access_token_ttl, .scopes = agent_scopes, .nscopes = 1,
-	};
-	char self[BASE_URL_MAX + 64], *sub, *jwt = NULL, *body;
-	size_t len = 0;
-
-	sub = token_agent_sub(agent_id);
-	c.sub = sub;
-	if (sub == NULL || (jwt = token_issue_access(&x->app->key, &c)) == NULL) {
-		log_error("refresh: cannot issue an access token");
-		response_error(x->res, 500, NULL, "Internal Server Error");
-		goto out;
-	}
-	snprintf(self, sizeof(self), "%s/" REFRESH_TYPE, x->base);
-	http_append_query(self, sizeof(self), x->req->query);
-	body = jsonapi_token_body(REFRESH_TYPE, cfg->access_token_ttl, jwt, refresh, self, &len);
-	response_set_json(x->res, 201, MEDIA_JSONAPI, body, len);
-	response_add_header(x->res, "Cache-Control", "no-store");
-	response_add_header(x->res, "Pragma", "no-cache");
-	log_info("refresh: agent=%lld ip=%s", agent_id, x->client_ip[0] ? x->client_ip : "-");
-out:
-	if (jwt != NULL) {
-		explicit_bzero(jwt, strlen(jwt));
-		free(jwt);
-	}
-	free(sub);
-}
-
 void
 refresh_handle_post(struct exchange *x)
 {
@@ -71,7 +35,7 @@ refresh_handle_post(struct exchange *x)
 	struct json_object *root = NULL, *attrs = NULL;
 	char old_hash[65], new_hash[65], refresh[REFRESH_TOKEN_LEN + 1];
 	char ttl[24], grace[24];
-	const char *token, *params[5], *outcome;
+	const char *token, *params[6], *outcome;
 	size_t len = 0;
 	PGresult *res;
 
@@ -102,14 +66,23 @@ refresh_handle_post(struct exchange *x)
 	params[2] = ttl;
 	params[3] = x->client_ip;
 	params[4] = grace;
-	if (db_query(x->app->db, "SELECT outcome, agent_id FROM "
-	    "agentauth.refresh_rotate($1, $2, $3, $4, $5)", 5, params, &res) != DB_OK) {
+	params[5] = cfg->impersonation_requires_consent ? "true" : "false";
+	if (db_query(x->app->db, "SELECT outcome, agent_id, customer_id, customer_reference FROM "
+	    "agentauth.refresh_rotate($1, $2, $3, $4, $5, $6)", 6, params, &res) != DB_OK) {
 		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
 		goto out;
 	}
 	outcome = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "invalid";
 	if (strcmp(outcome, "ok") == 0) {
-		issue(x, strtoll(PQgetvalue(res, 0, 1), NULL, 10), refresh);
+		struct session sess = {
+			.agent_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+			.customer_id = PQgetisnull(res, 0, 2) ? 0 :
+			    strtoll(PQgetvalue(res, 0, 2), NULL, 10),
+			.customer_reference = PQgetvalue(res, 0, 3),
+		};
+		issue_respond(x, REFRESH_TYPE, &sess, refresh);
+		log_info("refresh: agent=%lld customer=%lld ip=%s", sess.agent_id, sess.customer_id,
+		    x->client_ip[0] ? x->client_ip : "-");
 	} else {
 		log_info("refresh refused: %s ip=%s", outcome, x->client_ip[0] ? x->client_ip : "-");
 		fail_004(x);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "impersonate.h"
 #include "login.h"
+#include "search.h"
 #include "refresh.h"
 #include "wellknown.h"
 
@@ -20,6 +22,8 @@ struct route {
 
 static const struct route routes[] = {
 	{ "agent-access-tokens", "POST", NULL, login_handle, NULL },
+	{ "agent-customer-search", "GET", search_handle, NULL, NULL },
+	{ "agent-customer-impersonation-access-tokens", "POST", NULL, impersonate_handle, NULL },
 	{ "refresh-tokens", "POST, DELETE", NULL, refresh_handle_post, refresh_handle_delete },
 	{ ".well-known/jwks.json", "GET", wellknown_jwks, NULL, NULL },
 	{ "health", "GET", wellknown_health, NULL, NULL },

@@ -1,0 +1,100 @@
+/* impersonate: an agent obtains a customer token, with an audit event. */
+#include "impersonate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gate.h"
+#include "issue.h"
+#include "jsonapi.h"
+#include "log.h"
+#include "token.h"
+
+#define IMPERSONATE_TYPE "agent-customer-impersonation-access-tokens"
+#define REFERENCE_MAX 255
+#define REASON_MAX 1000
+
+static void
+fail_4104(struct exchange *x)
+{
+	response_error(x->res, 401, "4104", "Failed to impersonate a customer.");
+}
+
+void
+impersonate_handle(struct exchange *x)
+{
+	const struct config *cfg = &x->app->cfg;
+	struct json_object *root = NULL, *attrs = NULL, *v;
+	char refresh[REFRESH_TOKEN_LEN + 1], hash[65], agent[24], ttl[24], who[128];
+	const char *ref, *reason = NULL, *params[7];
+	size_t rlen = 0, reason_len = 0;
+	struct caller c;
+	PGresult *res = NULL;
+
+	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, IMPERSONATE_TYPE,
+	    &root, &attrs)) {
+	case JSONAPI_OK:
+		break;
+	case JSONAPI_BAD_TYPE:
+		response_error(x->res, 400, NULL, "Invalid type.");
+		return;
+	default:
+		response_error(x->res, 400, NULL, "Post data is invalid.");
+		return;
+	}
+	if (json_object_object_get_ex(attrs, "reason", &v) && v != NULL) {
+		reason = json_get_string_member(attrs, "reason", &reason_len);
+		if (reason == NULL || reason_len > REASON_MAX || memchr(reason, '\0', reason_len) ||
+		    !utf8_valid(reason, reason_len)) {
+			response_error(x->res, 400, NULL, "Post data is invalid.");
+			goto out;
+		}
+	}
+	if (!gate_agent_only(x, &c))
+		goto out;
+	ref = json_get_string_member(attrs, "customerReference", &rlen);
+	if (ref == NULL || rlen == 0 || rlen > REFERENCE_MAX || memchr(ref, '\0', rlen) != NULL) {
+		log_info("impersonation refused: agent=%lld no usable customerReference",
+		    c.agent.agent_id);
+		fail_4104(x);
+		goto out;
+	}
+	if (token_new_refresh(refresh, hash) < 0) {
+		response_error(x->res, 500, NULL, "Internal Server Error");
+		goto out;
+	}
+	snprintf(agent, sizeof(agent), "%lld", c.agent.agent_id);
+	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_token_ttl);
+	params[0] = agent;
+	params[1] = ref;
+	params[2] = cfg->impersonation_requires_consent ? "true" : "false";
+	params[3] = reason;
+	params[4] = x->client_ip;
+	params[5] = hash;
+	params[6] = ttl;
+	if (db_query(x->app->db, "SELECT customer_id, customer_reference FROM "
+	    "agentauth.impersonate($1, $2, $3, $4, $5, $6, $7)", 7, params, &res) != DB_OK) {
+		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
+		goto out;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		log_info("impersonation refused: agent=%lld customer=\"%s\"", c.agent.agent_id,
+		    log_quote(who, sizeof(who), ref, rlen));
+		fail_4104(x);
+	} else {
+		struct session s = {
+			.agent_id = c.agent.agent_id,
+			.customer_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+			.customer_reference = PQgetvalue(res, 0, 1),
+			.exp_cap = c.agent.exp,
+		};
+		issue_respond(x, IMPERSONATE_TYPE, &s, refresh);
+		log_info("impersonation: agent=%lld customer=%lld ip=%s", s.agent_id, s.customer_id,
+		    x->client_ip[0] ? x->client_ip : "-");
+	}
+out:
+	PQclear(res);
+	explicit_bzero(refresh, sizeof(refresh));
+	json_object_put(root);
+}

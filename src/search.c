@@ -1,0 +1,161 @@
+/* search: customer search for agents, with Spryker's paging links. */
+#include "search.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gate.h"
+#include "jsonapi.h"
+#include "log.h"
+
+#define SEARCH_TYPE "agent-customer-search"
+#define Q_MAX 256
+#define LINK_MAX (BASE_URL_MAX + 2048)
+
+static const char *const paging_names[] = { "page[offset]", "page[limit]" };
+
+/* A whole number 0..INT_MAX/2 written with digits only; -1 otherwise. */
+static long
+whole(const char *s)
+{
+	long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > INT_MAX / 2)
+		return -1;
+	return v;
+}
+
+int
+search_paging(const char *query, long max_limit, struct paging *p)
+{
+	char off[32], lim[32];
+	int has_off = http_query_get(query, paging_names[0], off, sizeof(off));
+	int has_lim = http_query_get(query, paging_names[1], lim, sizeof(lim));
+	long o = 0, l = 0;
+
+	p->offset = 0;
+	p->limit = SEARCH_DEFAULT_LIMIT;
+	if (has_off < 0 || has_lim < 0)
+		return -1;
+	if (has_off && (o = whole(off)) < 0)
+		return -1;
+	if (has_lim && ((l = whole(lim)) <= 0))
+		return -1;
+	if (has_off && !has_lim)
+		return -1;   /* Spryker: an offset without a limit has limit 0 */
+	if (has_off && has_lim) {
+		p->limit = l < max_limit ? l : max_limit;
+		p->offset = o / p->limit * p->limit;
+	}
+	return 0;
+}
+
+/* <base>/agent-customer-search?<others>&page[offset]=O&page[limit]=L */
+static struct json_object *
+page_link(struct exchange *x, const char *others, long offset, long limit)
+{
+	char link[LINK_MAX];
+
+	snprintf(link, sizeof(link), "%s/" SEARCH_TYPE "?%s%spage[offset]=%ld&page[limit]=%ld",
+	    x->base, others, others[0] != '\0' ? "&" : "", offset, limit);
+	return json_object_new_string(link);
+}
+
+static struct json_object *
+customer_object(const PGresult *res, int row)
+{
+	struct json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "customerReference",
+	    json_object_new_string(PQgetvalue(res, row, 1)));
+	json_object_object_add(c, "email", json_object_new_string(PQgetvalue(res, row, 2)));
+	json_object_object_add(c, "firstName", json_object_new_string(PQgetvalue(res, row, 3)));
+	json_object_object_add(c, "lastName", json_object_new_string(PQgetvalue(res, row, 4)));
+	return c;
+}
+
+void
+search_handle(struct exchange *x)
+{
+	struct json_object *root, *data, *item, *attrs, *customers, *links, *ilinks;
+	char q[Q_MAX], others[2048], self[LINK_MAX], off[24], lim[24];
+	const char *params[3] = { q, off, lim };
+	struct paging pg;
+	struct caller c;
+	PGresult *res = NULL;
+	long long total = 0;
+	size_t len = 0;
+	int valid_q;
+	char *body;
+
+	if (search_paging(x->req->query, x->app->cfg.search_max_limit, &pg) < 0) {
+		response_error(x->res, 400, NULL, "Pagination parameters are invalid.");
+		return;
+	}
+	if (!gate_agent_only(x, &c))
+		return;
+	/* a q the database cannot hold (bad UTF-8, NUL, too long) matches nothing */
+	valid_q = http_query_get(x->req->query, "q", q, sizeof(q)) >= 0 &&
+	    utf8_valid(q, strlen(q));
+	if (valid_q) {
+		snprintf(off, sizeof(off), "%ld", pg.offset);
+		snprintf(lim, sizeof(lim), "%ld", pg.limit);
+		if (db_query(x->app->db, "SELECT total, customer_reference, email, first_name, "
+		    "last_name FROM agentauth.customer_search($1, $2, $3)", 3, params, &res) != DB_OK) {
+			response_error(x->res, 503, NULL, "Service temporarily unavailable.");
+			return;
+		}
+		if (PQntuples(res) >= 1)
+			total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	}
+	if (http_query_without(x->req->query, paging_names, 2, others, sizeof(others)) < 0)
+		others[0] = '\0';
+	snprintf(self, sizeof(self), "%s/" SEARCH_TYPE, x->base);
+	http_append_query(self, sizeof(self), x->req->query);
+
+	root = json_object_new_object();
+	data = json_object_new_array();
+	item = json_object_new_object();
+	attrs = json_object_new_object();
+	customers = json_object_new_array();
+	ilinks = json_object_new_object();
+	links = json_object_new_object();
+	for (int i = 1; res != NULL && i < PQntuples(res); i++)
+		json_object_array_add(customers, customer_object(res, i));
+	PQclear(res);
+	json_object_object_add(attrs, "customers", customers);
+	json_object_object_add(item, "type", json_object_new_string(SEARCH_TYPE));
+	json_object_object_add(item, "id", NULL);
+	json_object_object_add(item, "attributes", attrs);
+	json_object_object_add(ilinks, "self", json_object_new_string(self));
+	json_object_object_add(item, "links", ilinks);
+	json_object_array_add(data, item);
+	json_object_object_add(root, "data", data);
+	json_object_object_add(links, "self", json_object_new_string(self));
+	if (total > 0) {
+		long last = pg.limit * (long)((total + pg.limit - 1) / pg.limit - 1);
+		json_object_object_add(links, "last", page_link(x, others, last, pg.limit));
+		json_object_object_add(links, "first", page_link(x, others, 0, pg.limit));
+		if (pg.offset > 0)
+			json_object_object_add(links, "prev", page_link(x, others,
+			    pg.offset - pg.limit > 0 ? pg.offset - pg.limit : 0, pg.limit));
+		if (pg.offset + pg.limit < total)
+			json_object_object_add(links, "next", page_link(x, others,
+			    pg.offset + pg.limit, pg.limit));
+	}
+	json_object_object_add(root, "links", links);
+	body = json_render(root, &len);
+	response_set_json(x->res, 200, MEDIA_JSONAPI, body, len);
+	response_add_header(x->res, "Cache-Control", "no-store");
+	log_debug("search: agent=%lld total=%lld offset=%ld limit=%ld", c.agent.agent_id, total,
+	    pg.offset, pg.limit);
+}
