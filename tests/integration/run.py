@@ -18,6 +18,7 @@ import test_process  # noqa: E402
 import test_lockout  # noqa: E402
 import test_sqladmin  # noqa: E402
 import test_tokens  # noqa: E402
+import test_customers  # noqa: E402
 
 FIXTURES = r"""
 SELECT agentauth.create_agent('admin@spryker.com', 'change123', 'Admin', 'Spryker');
@@ -99,7 +100,7 @@ def main():
     env = Env(sys.argv[1])
     try:
         for module in (test_http, test_login, test_lockout, test_sqladmin, test_tokens,
-                       test_database, test_process):
+                       test_customers, test_database, test_process):
             for name, fn in module.tests():
                 runner.run("%s: %s" % (module.__name__, name), fn, env)
 
