@@ -75,6 +75,17 @@ BEGIN
 	END IF;
 END
 $$;
+-- demo customers DE--1 .. DE--40, so that search paging shows
+INSERT INTO agentauth.customers (id, customer_reference, email, first_name, last_name,
+	allow_assistance)
+SELECT g, 'DE--' || g,
+	lower(f.name) || '.' || lower(l.name) || g || '@example.com', f.name, l.name, true
+FROM generate_series(1, 40) g
+JOIN LATERAL (SELECT (ARRAY['Sonia', 'Spencor', 'Karl', 'Anna', 'Maria', 'Lukas', 'Emma',
+	'Jonas'])[1 + g % 8] AS name) f ON true
+JOIN LATERAL (SELECT (ARRAY['Wagner', 'Hopkin', 'Schmidt', 'Meyer', 'Fischer'])[1 + g % 5]
+	AS name) l ON true
+ON CONFLICT DO NOTHING;
 SQL
 
 echo "== signing key"
@@ -150,6 +161,13 @@ claims = jwt.decode(sys.argv[1], open(sys.argv[2]).read(), algorithms=["RS256"],
 print("The access token verifies with %s: sub=%s scopes=%s" % (sys.argv[2], claims["sub"], claims["scopes"]))
 PY
 fi
+echo
+echo "With the access token, search customers and impersonate one:"
+[ "$code" = 201 ] && echo "  TOKEN=$token"
+echo "  curl -s 'http://$HTTP/agent-customer-search?q=sonia' -H \"X-Agent-Authorization: Bearer \$TOKEN\""
+echo "  curl -s -X POST http://$HTTP/agent-customer-impersonation-access-tokens \\"
+echo "       -H \"X-Agent-Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/vnd.api+json' \\"
+echo "       -d '{\"data\":{\"type\":\"agent-customer-impersonation-access-tokens\",\"attributes\":{\"customerReference\":\"DE--1\"}}}'"
 echo
 echo "Logs: $STATE/agentauth.log   Stop: deploy/quickstart.sh stop"
 [ "$code" = 201 ]
