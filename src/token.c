@@ -150,8 +150,20 @@ signing_key_load_public(struct signing_key *key, const char *path, char *err, si
 	}
 	key->pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	if (key->pkey == NULL) {
+		/* a private key file: keep only its public part */
+		EVP_PKEY *priv;
+		unsigned char *der = NULL;
+		const unsigned char *p;
+		int n;
+
 		rewind(f);
-		key->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		priv = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		if (priv != NULL && (n = i2d_PUBKEY(priv, &der)) > 0) {
+			p = der;
+			key->pkey = d2i_PUBKEY(NULL, &p, n);
+		}
+		OPENSSL_free(der);
+		EVP_PKEY_free(priv);
 	}
 	fclose(f);
 	if (key->pkey == NULL) {

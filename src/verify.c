@@ -162,18 +162,32 @@ subject(struct json_object *claims, struct token_info *info, const char **why_r)
 	} else if (has_scope(scopes, "customer") && !has_scope(scopes, "agent")) {
 		info->kind = TOKEN_CUSTOMER;
 		info->impersonation = has_scope(scopes, "customer_impersonation");
-		if (json_object_object_get_ex(doc, "id_customer", &v) &&
-		    json_object_is_type(v, json_type_int))
-			info->customer_id = json_object_get_int64(v);
+		if (!json_object_object_get_ex(doc, "id_customer", &v) ||
+		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
+			*why_r = "customer token without id_customer";
+			goto out;
+		}
+		info->customer_id = json_object_get_int64(v);
 		if (json_object_object_get_ex(doc, "customer_reference", &v) &&
 		    json_object_is_type(v, json_type_string) &&
 		    (size_t)json_object_get_string_len(v) < sizeof(info->customer_reference))
 			strcpy(info->customer_reference, json_object_get_string(v));
-		if (json_object_object_get_ex(claims, "act", &act) &&
-		    json_object_object_get_ex(act, "sub", &v) &&
-		    json_object_is_type(v, json_type_string) &&
-		    strncmp(json_object_get_string(v), "agent:", 6) == 0)
-			info->agent_id = strtoll(json_object_get_string(v) + 6, NULL, 10);
+		if (json_object_object_get_ex(claims, "act", &act)) {
+			const char *a;
+			char *end;
+			if (!json_object_object_get_ex(act, "sub", &v) ||
+			    !json_object_is_type(v, json_type_string) ||
+			    strncmp(a = json_object_get_string(v), "agent:", 6) != 0 ||
+			    a[6] < '1' || a[6] > '9' ||
+			    (info->agent_id = strtoll(a + 6, &end, 10)) <= 0 || *end != '\0') {
+				*why_r = "act.sub is not agent:<id>";
+				goto out;
+			}
+		}
+		if (info->impersonation && info->agent_id == 0) {
+			*why_r = "impersonation token without act";
+			goto out;
+		}
 		rc = 0;
 	} else {
 		*why_r = "unknown token kind";

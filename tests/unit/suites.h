@@ -11,5 +11,6 @@ Suite *jsonapi_suite(void);
 Suite *password_suite(void);
 Suite *router_suite(void);
 Suite *token_suite(void);
+Suite *verify_suite(void);
 
 #endif

@@ -52,7 +52,7 @@ b64url(const unsigned char *in, size_t n)
 /* Decodes unpadded base64url in[0..n) into a malloc'd NUL-terminated
  * buffer; fails the test on characters outside the URL-safe alphabet. */
 static char *
-b64url_decode(const char *in, size_t n, size_t *len_r)
+test_b64url_decode(const char *in, size_t n, size_t *len_r)
 {
 	unsigned char *out = malloc(n * 3 / 4 + 4);
 	unsigned long acc = 0;
@@ -189,13 +189,13 @@ split_jwt(const char *jwt, struct jwt_parts *p)
 	ck_assert_ptr_nonnull(d2);
 	ck_assert_ptr_null(strchr(d2 + 1, '.'));
 	p->header_b64 = strndup(jwt, (size_t)(d1 - jwt));
-	p->header = b64url_decode(jwt, (size_t)(d1 - jwt), NULL);
-	p->payload = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &p->payload_len);
+	p->header = test_b64url_decode(jwt, (size_t)(d1 - jwt), NULL);
+	p->payload = test_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &p->payload_len);
 	p->signature_b64 = strdup(d2 + 1);
 	/* the signature is base64url too, 256 bytes for RSA-2048 */
 	{
 		size_t slen = 0;
-		char *sig = b64url_decode(p->signature_b64, strlen(p->signature_b64), &slen);
+		char *sig = test_b64url_decode(p->signature_b64, strlen(p->signature_b64), &slen);
 		ck_assert_uint_eq(slen, 256);
 		free(sig);
 	}
@@ -277,7 +277,7 @@ START_TEST(test_kid_is_rfc7638_thumbprint)
 	/* the prepared JOSE header */
 	snprintf(want_header, sizeof(want_header),
 	    "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"kid\":\"%s\"}", kid);
-	header = b64url_decode(key.header_b64, strlen(key.header_b64), NULL);
+	header = test_b64url_decode(key.header_b64, strlen(key.header_b64), NULL);
 	ck_assert_str_eq(header, want_header);
 
 	free(header);
@@ -663,7 +663,7 @@ START_TEST(test_refresh_token)
 	ck_assert_uint_eq(strlen(t1), 43);
 	ck_assert_uint_eq(strspn(t1, b64url_tab), 43);
 	/* 32 random bytes */
-	raw = b64url_decode(t1, 43, &len);
+	raw = test_b64url_decode(t1, 43, &len);
 	ck_assert_uint_eq(len, 32);
 	free(raw);
 	ck_assert_uint_eq(strlen(h1), 64);
