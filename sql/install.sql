@@ -653,6 +653,12 @@ BEGIN
 	WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM agentauth.refresh_tokens
 		WHERE token_hash = decode(p_token_hash, 'hex') AND agent_id = p_agent_id);
 	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
+		SELECT 'tokens_revoked', id, username, 'DELETE /refresh-tokens/{token}: ' || n ||
+		       ' token(s) of one session'
+		FROM agentauth.agents WHERE id = p_agent_id;
+	END IF;
 	RETURN n;
 END
 $$;

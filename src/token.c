@@ -13,6 +13,17 @@
 #include "encode.h"
 #include "jsonapi.h"
 
+/* Encrypted keys are not supported: never prompt on a terminal. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
 static char *
 bn_b64url(const EVP_PKEY *pkey, const char *param)
 {
@@ -97,7 +108,7 @@ signing_key_from_pem(struct signing_key *key, const char *pem, size_t len,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	key->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	key->pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	if (key->pkey == NULL) {
 		snprintf(err, errlen, "not a PEM private key");
@@ -122,10 +133,10 @@ signing_key_load(struct signing_key *key, const char *path, char *err, size_t er
 		snprintf(err, errlen, "%s: cannot open: %m", path);
 		return -1;
 	}
-	key->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	key->pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
 	fclose(f);
 	if (key->pkey == NULL) {
-		snprintf(err, errlen, "%s: not a PEM private key", path);
+		snprintf(err, errlen, "%s: not a PEM private key (or an encrypted one: not supported)", path);
 		return -1;
 	}
 	if (key_finish(key, why, sizeof(why)) < 0) {
@@ -148,7 +159,7 @@ signing_key_load_public(struct signing_key *key, const char *path, char *err, si
 		snprintf(err, errlen, "%s: cannot open: %m", path);
 		return -1;
 	}
-	key->pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	key->pkey = PEM_read_PUBKEY(f, NULL, no_passphrase, NULL);
 	if (key->pkey == NULL) {
 		/* a private key file: keep only its public part */
 		EVP_PKEY *priv;
@@ -157,7 +168,7 @@ signing_key_load_public(struct signing_key *key, const char *path, char *err, si
 		int n;
 
 		rewind(f);
-		priv = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		priv = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
 		if (priv != NULL && (n = i2d_PUBKEY(priv, &der)) > 0) {
 			p = der;
 			key->pkey = d2i_PUBKEY(NULL, &p, n);

@@ -71,7 +71,11 @@ def test_check_config_refuses_bad_keys(env):
     weak = os.path.join(env.workdir, "weak.pem")
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                     "rsa_keygen_bits:1024", "-out", weak], check=True, capture_output=True)
+    enc = os.path.join(env.workdir, "encrypted.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-aes256", "-pass", "pass:secret", "-out", enc], check=True, capture_output=True)
     for path, want in ((weak, "at least 2048"), (env.pub, "not a PEM private key"),
+                       (enc, "encrypted one: not supported"),
                        ("/nonexistent.pem", "cannot open")):
         r = run_agentauth(env, conf_text="private_key = %s\n" % path)
         expect(r.returncode == 1 and want in r.stderr, "%s: %r" % (path, r.stderr))

@@ -210,6 +210,9 @@ def test_delete_refresh_token(env):
         expect_eq(r.status, 204, "revoke own token via %s" % hdr)
         expect_eq(r.body, b"", "no body")
         expect_error(refresh(env, victim), 401, ERR_004, "revoked token via %s" % hdr)
+        expect_eq(env.cluster.psql("SELECT reason FROM agentauth.audit_events WHERE event = "
+                                   "'tokens_revoked' ORDER BY id DESC LIMIT 1"),
+                  "DELETE /refresh-tokens/{token}: 1 token(s) of one session", "audit")
     expect_eq(revoke(env, "unknown-token", authorization="Bearer " + access).status, 204,
               "unknown token")
     other_access, other_rt = tokens(env, "spryker@example.com", "change123")
