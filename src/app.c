@@ -53,6 +53,7 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	log_set_level(app->cfg.log_level);
+	log_set_syslog(strcmp(app->cfg.log_target, "syslog") == 0);
 	if (cidr_list_parse(&app->trusted_proxies, app->cfg.trusted_proxies, err, errlen) < 0)
 		goto fail;
 	if (signing_key_load(&app->key, app->cfg.private_key, err, errlen) < 0 ||

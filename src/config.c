@@ -24,7 +24,7 @@ struct key {
 	check_fn *check;    /* KEY_STR: optional */
 };
 
-static check_fn check_url, check_listen, check_realm, check_cidrs;
+static check_fn check_url, check_listen, check_realm, check_cidrs, check_log_target;
 
 #define STR(n, d, chk)     { #n, KEY_STR, offsetof(struct config, n), d, 0, 0, chk }
 #define INT(n, d, lo, hi)  { #n, KEY_INT, offsetof(struct config, n), d, lo, hi, NULL }
@@ -40,6 +40,8 @@ static const struct key keys[] = {
 	STR(auth_realm, "Access to shop API", check_realm),
 	STR(trusted_proxies, "", check_cidrs),
 	STR(public_keys, "", NULL),
+	STR(pid_file, "", NULL),
+	STR(log_target, "stderr", check_log_target),
 	INT(access_token_ttl, "28800", 60, 86400 * 7),
 	INT(refresh_token_ttl, "2628000", 60, 86400 * 366),
 	INT(max_body_bytes, "16384", 1024, 1048576),
@@ -57,6 +59,7 @@ static const struct key keys[] = {
 	INT(refresh_reuse_grace, "2", 0, 60),
 	INT(search_max_limit, "100", 1, 1000),
 	BOOL(impersonation_requires_consent, "false"),
+	INT(max_requests, "0", 0, 1000000000),
 	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0, NULL },
 };
 
@@ -135,6 +138,15 @@ check_realm(const char *v, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+static int
+check_log_target(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0)
+		return 0;
+	snprintf(err, errlen, "log_target must be stderr or syslog");
+	return -1;
 }
 
 static int

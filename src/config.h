@@ -40,6 +40,9 @@ struct config {
 	                            without revoking its family */
 	long search_max_limit;   /* largest page[limit] honoured */
 	long impersonation_requires_consent;  /* boolean: customers.allow_assistance */
+	long max_requests;       /* a worker leaves after this many; 0 = never */
+	char *pid_file;          /* written by the serving process; "" = none */
+	char *log_target;        /* "stderr" or "syslog" */
 	enum log_level log_level;
 };
 

@@ -98,8 +98,10 @@ gate_agent_only(struct exchange *x, struct caller *c)
 		response_error(x->res, 401, "001", "Invalid access token.");
 		return 0;
 	}
-	if (c->agent_header == CRED_AGENT || c->auth_header == CRED_AGENT)
+	if (c->agent_header == CRED_AGENT || c->auth_header == CRED_AGENT) {
+		x->agent_id = c->agent.agent_id;
 		return 1;
+	}
 	response_error(x->res, 401, "4103", "Action is available to agent user only.");
 	return 0;
 }

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <unistd.h>
 
 static enum log_level threshold = LOG_LVL_INFO;
+static int to_syslog;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -15,6 +17,16 @@ void
 log_set_level(enum log_level level)
 {
 	threshold = level;
+}
+
+void
+log_set_syslog(int use_syslog)
+{
+	if (use_syslog && !to_syslog)
+		openlog("agentauth", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!use_syslog && to_syslog)
+		closelog();
+	to_syslog = use_syslog;
 }
 
 int
@@ -38,6 +50,14 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > threshold)
 		return;
+	if (to_syslog) {
+		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		syslog(prio[level], "%s", line);
+		return;
+	}
 	n = snprintf(line, sizeof(line), "agentauth[%ld]: %s: ", (long)getpid(),
 	    level_names[level]);
 	if (n < 0 || (size_t)n >= sizeof(line))

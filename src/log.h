@@ -12,6 +12,10 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 /* Sets the threshold; messages above it are dropped. */
 void log_set_level(enum log_level level);
 
+/* Sends messages to syslog (facility daemon) instead of stderr when
+ * use_syslog is non-zero. */
+void log_set_syslog(int use_syslog);
+
 /* Parses "error", "warn", "info" or "debug". Returns 0 or -1. */
 int log_level_parse(const char *s, enum log_level *level_r);
 

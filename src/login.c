@@ -108,6 +108,7 @@ login_succeeded(struct exchange *x, long long agent_id, const char *username)
 		login_failed(x, NULL, agent_id, "agent stopped being active during login");
 		goto out;
 	}
+	x->agent_id = agent_id;
 	issue_respond(x, LOGIN_TYPE, &s, refresh);
 	log_info("login succeeded: agent=%lld ip=%s", agent_id,
 	    x->client_ip[0] ? x->client_ip : "-");

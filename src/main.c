@@ -15,6 +15,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: agentauth [--config FILE] [--listen unix:PATH|HOST:PORT] [--workers N]\n"
+	    "                 [--max-requests N] [--pid-file PATH]\n"
 	    "       agentauth [--config FILE] --check-config\n"
 	    "Serves the agent-assist authentication API over FastCGI.  Without --listen\n"
 	    "it serves the listening socket on fd 0.  See agentauth(8).\n");
@@ -23,26 +24,44 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "check-config", no_argument, NULL, 't' },
+		{ "max-requests", required_argument, NULL, 'm' },
+		{ "pid-file", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL, *listen = NULL;
+	struct server_opts opts = { 0 };
+	const char *path = NULL;
 	long workers = 0;
 	int check = 0, c, rc;
 	struct config cfg;
 	struct app app;
 	char err[512];
 
-	while ((c = getopt_long(argc, argv, "c:l:w:thV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:w:tm:p:hV", longopts, NULL)) != -1) {
+		if (opts.noverrides == SERVER_OVERRIDES_MAX) {
+			usage(stderr);
+			return 2;
+		}
 		switch (c) {
 		case 'c': path = optarg; break;
-		case 'l': listen = optarg; break;
+		case 'l':
+			opts.override_key[opts.noverrides] = "listen";
+			opts.override_value[opts.noverrides++] = optarg;
+			break;
+		case 'm':
+			opts.override_key[opts.noverrides] = "max_requests";
+			opts.override_value[opts.noverrides++] = optarg;
+			break;
+		case 'p':
+			opts.override_key[opts.noverrides] = "pid_file";
+			opts.override_value[opts.noverrides++] = optarg;
+			break;
 		case 'w': {
 			char *end;
 			workers = strtol(optarg, &end, 10);
@@ -66,8 +85,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "agentauth: %s\n", err);
 		return 1;
 	}
-	if (listen != NULL && config_set(&cfg, "listen", listen, err, sizeof(err)) < 0) {
-		fprintf(stderr, "agentauth: --listen: %s\n", err);
+	if (server_apply_overrides(&opts, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "agentauth: %s\n", err);
 		config_free(&cfg);
 		return 1;
 	}
@@ -80,7 +99,9 @@ main(int argc, char **argv)
 		app_free(&app);
 		return 0;
 	}
-	rc = server_run(&app, workers);
+	opts.config_path = path;
+	opts.workers = workers;
+	rc = server_run(&app, &opts);
 	app_free(&app);
 	return rc;
 }

@@ -80,6 +80,7 @@ refresh_handle_post(struct exchange *x)
 			    strtoll(PQgetvalue(res, 0, 2), NULL, 10),
 			.customer_reference = PQgetvalue(res, 0, 3),
 		};
+		x->agent_id = sess.agent_id;
 		issue_respond(x, REFRESH_TYPE, &sess, refresh);
 		log_info("refresh: agent=%lld customer=%lld ip=%s", sess.agent_id, sess.customer_id,
 		    x->client_ip[0] ? x->client_ip : "-");
@@ -125,6 +126,7 @@ refresh_handle_delete(struct exchange *x)
 		response_error(x->res, 401, "4103", "Action is available to agent user only.");
 		return;
 	}
+	x->agent_id = c.agent.agent_id;
 	snprintf(id, sizeof(id), "%lld", c.agent.agent_id);
 	if (mine) {
 		if (db_query(x->app->db, "SELECT agentauth.refresh_revoke_mine($1)", 1, params,

@@ -3,7 +3,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "encode.h"
 #include "impersonate.h"
 #include "login.h"
 #include "search.h"
@@ -106,6 +108,24 @@ route_match(const char *path, const char **id_r)
 	return NULL;
 }
 
+/* One line per request: never the id part of the path (it can be a
+ * refresh token), never a header value. */
+static void
+log_request(struct exchange *x, const char *route, const char *request_id, long long started)
+{
+	struct timespec ts;
+	char agent[24] = "-";
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (x->agent_id > 0)
+		snprintf(agent, sizeof(agent), "%lld", x->agent_id);
+	log_info("request id=%s %s /%s%s status=%d ms=%.1f agent=%s ip=%s", request_id,
+	    strlen(x->req->method) <= 10 ? x->req->method : "?", route,
+	    x->id != NULL ? "/{id}" : "", x->res->status,
+	    ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - started) / 1000.0, agent,
+	    x->client_ip[0] ? x->client_ip : "-");
+}
+
 static void
 finish(struct exchange *x)
 {
@@ -125,10 +145,20 @@ void
 router_dispatch(struct app *app, const struct request *req, struct response *res)
 {
 	struct exchange x = { .app = app, .req = req, .res = res };
-	const struct route *rt;
+	const struct route *rt = NULL;
 	const char *mount, *path;
 	handler_fn *fn = NULL;
 	size_t mount_len;
+	unsigned char rnd[8];
+	char request_id[17];
+	struct timespec ts;
+	long long started;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	started = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (random_bytes(rnd, sizeof(rnd)) < 0)
+		memset(rnd, 0, sizeof(rnd));
+	hex_encode(request_id, rnd, sizeof(rnd));
 
 	router_resolve(req, &mount, &mount_len, &path);
 	client_ip(req, &app->trusted_proxies, x.client_ip);
@@ -184,4 +214,6 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 	fn(&x);
 out:
 	finish(&x);
+	response_add_header(res, "X-Request-Id", request_id);
+	log_request(&x, rt != NULL ? rt->path : "-", request_id, started);
 }

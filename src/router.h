@@ -17,6 +17,7 @@ struct exchange {
 	const char *id;            /* resource id after the path, or NULL */
 	char base[BASE_URL_MAX];   /* absolute URL of the mount point */
 	char client_ip[CLIENT_IP_MAX]; /* "" when unknown */
+	long long agent_id;        /* the agent acting, once known (for the log) */
 };
 
 /* Answers req into res (which must be initialised).  Never fails: errors

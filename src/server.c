@@ -112,11 +112,13 @@ serve_one(struct app *app, FCGX_Request *fr)
 	request_free(&req);
 }
 
-/* The request loop of one worker process. */
+/* The request loop of one worker process: serves until told to stop or,
+ * with max_requests > 0, until it has served that many. */
 static int
 worker_loop(struct app *app, int listen_fd)
 {
 	FCGX_Request fr;
+	long served = 0;
 
 	install_stop_handler(on_stop);
 	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
@@ -128,6 +130,10 @@ worker_loop(struct app *app, int listen_fd)
 			break;
 		serve_one(app, &fr);
 		FCGX_Finish_r(&fr);
+		if (app->cfg.max_requests > 0 && ++served >= app->cfg.max_requests) {
+			log_info("served %ld requests; leaving for a fresh worker", served);
+			break;
+		}
 	}
 	FCGX_Free(&fr, 1);
 	return 0;
@@ -157,6 +163,15 @@ open_listener(const char *listen)
 	return fd;
 }
 
+static volatile sig_atomic_t reload_requested;
+
+static void
+on_reload(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
 static pid_t
 spawn_worker(struct app *app, int listen_fd)
 {
@@ -172,68 +187,183 @@ spawn_worker(struct app *app, int listen_fd)
 	return pid;
 }
 
-/* Prefork master: keeps `workers` children alive until told to stop, then
- * forwards SIGTERM and waits for them to finish their requests. */
-static int
-master_loop(struct app *app, int listen_fd, long workers)
-{
-	pid_t *pids = calloc((size_t)workers, sizeof(*pids));
-	time_t *started = calloc((size_t)workers, sizeof(*started));
-	long alive = 0;
+/* One worker slot of the pool. */
+struct slot {
+	pid_t pid;
+	time_t started;
+	unsigned backoff;    /* seconds to wait before the next start */
+};
 
-	if (pids == NULL || started == NULL) {
-		free(pids);
-		free(started);
+/* SIGHUP: loads the configuration and keys again and replaces the workers
+ * one by one (a new worker starts, then the old one is told to finish its
+ * request and leave), so no request fails.  A configuration that does not
+ * load leaves everything as it was. */
+static void
+reload(struct app *app, const struct server_opts *opts, int listen_fd, struct slot *slots,
+    long n)
+{
+	extern char **environ;
+	struct config cfg;
+	struct app fresh;
+	char err[512];
+
+	if (config_load(&cfg, opts->config_path, environ, err, sizeof(err)) < 0) {
+		log_error("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (server_apply_overrides(opts, &cfg, err, sizeof(err)) < 0) {
+		log_error("reload: %s", err);
+		config_free(&cfg);
+		return;
+	}
+	if (strcmp(cfg.listen, app->cfg.listen) != 0)
+		log_warn("reload: a new listen address needs a restart; keeping %s",
+		    app->cfg.listen);
+	if (app_init(&fresh, &cfg, err, sizeof(err)) < 0) {
+		log_error("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	free(fresh.cfg.listen);
+	fresh.cfg.listen = strdup(app->cfg.listen);
+	if (fresh.cfg.listen == NULL) {
+		log_error("reload: out of memory");
+		app_free(&fresh);
+		return;
+	}
+	app_free(app);
+	*app = fresh;
+	log_info("reload: configuration loaded (key id %s); replacing workers", app->key.kid);
+	for (long i = 0; i < n; i++) {
+		pid_t old = slots[i].pid;
+		slots[i].pid = spawn_worker(app, listen_fd);
+		slots[i].started = time(NULL);
+		slots[i].backoff = 0;
+		if (old > 0)
+			kill(old, SIGTERM);
+	}
+}
+
+/* Prefork master: keeps n workers alive until told to stop, then forwards
+ * SIGTERM and waits for them to finish their requests. */
+static int
+master_loop(struct app *app, const struct server_opts *opts, int listen_fd, long n)
+{
+	struct slot *slots = calloc((size_t)n, sizeof(*slots));
+	struct sigaction sa;
+
+	if (slots == NULL)
 		return 1;
-	}
 	install_stop_handler(on_stop);
-	for (long i = 0; i < workers; i++) {
-		pids[i] = spawn_worker(app, listen_fd);
-		started[i] = time(NULL);
-		alive += pids[i] > 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_reload;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	for (long i = 0; i < n; i++) {
+		slots[i].pid = spawn_worker(app, listen_fd);
+		slots[i].started = time(NULL);
 	}
-	log_info("serving with %ld workers", alive);
+	log_info("serving with %ld workers", n);
 	while (!stop_requested) {
 		int status;
-		pid_t pid = waitpid(-1, &status, 0);
+		pid_t pid;
+		long i;
+
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(app, opts, listen_fd, slots, n);
+		}
+		pid = waitpid(-1, &status, 0);
 		if (pid < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ECHILD) {
+				/* every fork failed: try again shortly */
+				sleep(1);
+				for (i = 0; i < n; i++)
+					if (slots[i].pid <= 0)
+						slots[i].pid = spawn_worker(app, listen_fd);
+				continue;
+			}
 			break;
 		}
-		for (long i = 0; i < workers; i++) {
-			if (pids[i] != pid)
-				continue;
+		for (i = 0; i < n && slots[i].pid != pid; i++)
+			;
+		if (i == n)
+			continue;   /* a worker replaced by a reload has left */
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			slots[i].backoff = 0;   /* recycled after max_requests */
+		} else {
 			if (WIFSIGNALED(status))
 				log_error("worker %ld died of signal %d; starting another",
 				    (long)pid, WTERMSIG(status));
 			else
-				log_warn("worker %ld exited with %d; starting another",
+				log_error("worker %ld exited with %d; starting another",
 				    (long)pid, WEXITSTATUS(status));
-			/* a worker that dies at once would otherwise spin */
-			if (time(NULL) - started[i] < 1)
-				sleep(1);
-			if (stop_requested)
-				break;
-			pids[i] = spawn_worker(app, listen_fd);
-			started[i] = time(NULL);
+			/* a worker that dies right after starting would otherwise
+			 * spin: wait 1, 2, 4 ... 30 s before the next start */
+			if (time(NULL) - slots[i].started < 1) {
+				slots[i].backoff = slots[i].backoff == 0 ? 1 :
+				    slots[i].backoff >= 16 ? 30 : slots[i].backoff * 2;
+				sleep(slots[i].backoff);
+			} else {
+				slots[i].backoff = 0;
+			}
 		}
+		if (stop_requested)
+			break;
+		slots[i].pid = spawn_worker(app, listen_fd);
+		slots[i].started = time(NULL);
 	}
 	log_info("stopping: waiting for workers to finish their requests");
-	for (long i = 0; i < workers; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
+	for (long i = 0; i < n; i++)
+		if (slots[i].pid > 0)
+			kill(slots[i].pid, SIGTERM);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
-	free(pids);
-	free(started);
+	free(slots);
 	return 0;
 }
 
 int
-server_run(struct app *app, long workers)
+server_apply_overrides(const struct server_opts *opts, struct config *cfg, char *err,
+    size_t errlen)
+{
+	char why[256];
+
+	for (int i = 0; i < opts->noverrides; i++) {
+		if (config_set(cfg, opts->override_key[i], opts->override_value[i], why,
+		    sizeof(why)) < 0) {
+			snprintf(err, errlen, "command line: %s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+write_pid_file(const char *path)
+{
+	char buf[32];
+	FILE *f;
+
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	f = fopen(path, "w");
+	if (f == NULL) {
+		log_error("cannot write the pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	fputs(buf, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int
+server_run(struct app *app, const struct server_opts *opts)
 {
 	int listen_fd = 0, rc;
+	long workers = opts->workers;
+	char *pid_file = NULL;
 
 	if (FCGX_Init() != 0) {
 		log_error("cannot initialise libfcgi");
@@ -262,10 +392,21 @@ server_run(struct app *app, long workers)
 			return 1;
 		}
 	}
+	if (app->cfg.pid_file[0] != '\0') {
+		pid_file = strdup(app->cfg.pid_file);
+		if (pid_file == NULL || write_pid_file(pid_file) < 0) {
+			free(pid_file);
+			return 1;
+		}
+	}
 	if (workers <= 1)
 		rc = worker_loop(app, listen_fd);
 	else
-		rc = master_loop(app, listen_fd, workers);
+		rc = master_loop(app, opts, listen_fd, workers);
+	if (pid_file != NULL) {
+		unlink(pid_file);
+		free(pid_file);
+	}
 	if (listen_fd > 0) {
 		close(listen_fd);
 		if (strncmp(app->cfg.listen, "unix:", 5) == 0)

@@ -122,3 +122,170 @@ def test_sigterm_lets_in_flight_requests_finish(env):
     expect(not os.path.exists(env.pool.sock), "socket removed")
     env.pool.start()
     expect_eq(env.login("admin@spryker.com", "change123").status, 201, "after restart")
+
+
+def load(env, stop, results, path="/auth/health"):
+    """Requests in a loop until stop is set; appends each status."""
+    from harness import request
+    while not stop.is_set():
+        try:
+            results.append(request(env.port, "GET", path, timeout=10).status)
+        except Exception as e:  # a connection error counts as a failure
+            results.append(repr(e))
+
+
+def with_load(env, action, threads=4):
+    stop = threading.Event()
+    results = []
+    ts = [threading.Thread(target=load, args=(env, stop, results)) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    time.sleep(0.3)
+    try:
+        action()
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(20)
+    return results
+
+
+@test
+def test_kill_9_under_load_fails_at_most_the_request_in_flight(env):
+    # a worker that dies within a second of starting is restarted after a
+    # back-off (crash-loop protection): let the workers be older than that
+    time.sleep(1.2)
+    victim = env.pool.worker_pids()[0]
+    t0 = []
+
+    def kill():
+        os.kill(victim, signal.SIGKILL)
+        t0.append(time.time())
+        expect(wait_for(lambda: len(env.pool.worker_pids()) == 2 and
+                        victim not in env.pool.worker_pids(), 2), "a new worker appears")
+        t0.append(time.time())
+    results = with_load(env, kill)
+    failures = [r for r in results if r != 200]
+    expect(len(results) > 50, "load ran (%d requests)" % len(results))
+    expect(len(failures) <= 1, "only the request in flight may fail: %r" % failures[:5])
+    expect(t0[1] - t0[0] < 1.0, "replaced within a second (%.2f s)" % (t0[1] - t0[0]))
+
+
+@test
+def test_sighup_reloads_keys_without_failing_a_request(env):
+    from harness import request
+    import json as _json
+    new_key = os.path.join(env.workdir, "reload.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", new_key], check=True, capture_output=True)
+    original = open(env.pool.conf).read()
+    old_kid = request(env.port, "GET", "/auth/.well-known/jwks.json").json()["keys"][0]["kid"]
+    old_workers = env.pool.worker_pids()
+    try:
+        with open(env.pool.conf, "w") as f:
+            f.write(original.replace("private_key = %s" % env.key, "private_key = %s\n"
+                                     "public_keys = %s" % (new_key, env.key)))
+
+        def hup():
+            env.pool.proc.send_signal(signal.SIGHUP)
+            expect(wait_for(lambda: not set(old_workers) & set(env.pool.worker_pids()), 5),
+                   "the old workers left")
+        results = with_load(env, hup)
+        failures = [r for r in results if r != 200]
+        expect(len(results) > 50, "load ran (%d requests)" % len(results))
+        expect_eq(failures, [], "no request failed during the reload")
+        r = env.login("agent@example.com", "agent-pass")
+        token = r.json()["data"]["attributes"]["accessToken"]
+        import base64
+        kid = _json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["kid"]
+        kids = [k["kid"] for k in request(env.port, "GET",
+                                          "/auth/.well-known/jwks.json").json()["keys"]]
+        expect(kid != old_kid and kids == [kid, old_kid], "new tokens carry the new kid")
+        with open(env.pool.conf, "w") as f:
+            f.write(original.replace("log_level = debug", "log_level = loud"))
+        env.pool.proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        expect_eq(env.login("agent@example.com", "agent-pass").status, 201,
+                  "a bad configuration on reload keeps the running one")
+        expect("reload:" in open(env.pool.log).read(), "the failed reload is logged")
+    finally:
+        with open(env.pool.conf, "w") as f:
+            f.write(original)
+        env.pool.proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+    kids = [k["kid"] for k in request(env.port, "GET",
+                                      "/auth/.well-known/jwks.json").json()["keys"]]
+    expect_eq(kids, [old_kid], "back to the original key")
+
+
+@test
+def test_max_requests_recycles_workers_and_pid_file(env):
+    import harness
+    pid_file = os.path.join(env.workdir, "recycle.pid")
+    pool = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=2,
+                        extra={"max_requests": "3", "pid_file": pid_file}, name="recycle")
+    try:
+        expect_eq(open(pid_file).read().strip(), str(pool.proc.pid), "pid file")
+        seen = set()
+        for i in range(12):
+            status, headers, _ = harness.fcgi_request(pool.sock, {
+                "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/auth", "PATH_INFO": "/health",
+                "REMOTE_ADDR": "127.0.0.1"})
+            expect_eq(status, 200, "request %d" % i)
+            seen.update(pool.worker_pids())
+        expect(len(seen) >= 4, "workers were recycled (%d seen)" % len(seen))
+        log = open(pool.log).read()
+        expect("leaving for a fresh worker" in log, "recycling logged")
+        expect("died" not in log and "exited with" not in log, "recycling is not a crash")
+    finally:
+        expect_eq(pool.stop(), 0, "exit status")
+    expect(not os.path.exists(pid_file), "pid file removed at exit")
+
+
+@test
+def test_request_log_line(env):
+    from harness import request
+    r = env.login("agent@example.com", "agent-pass")
+    rid = r.header("X-Request-Id")
+    expect(rid is not None and len(rid) == 16, "X-Request-Id header: %r" % rid)
+    rt = r.json()["data"]["attributes"]["refreshToken"]
+    access = r.json()["data"]["attributes"]["accessToken"]
+    r = request(env.port, "DELETE", "/auth/refresh-tokens/" + rt, None,
+                {"Authorization": "Bearer " + access})
+    expect_eq(r.status, 204, "revoke")
+    time.sleep(0.2)
+    log = open(env.pool.log).read()
+    lines = [l for l in log.splitlines() if "request id=%s" % rid in l]
+    expect_eq(len(lines), 1, "one line for the login")
+    expect(" POST /agent-access-tokens status=201 ms=" in lines[0] and " agent=" in lines[0] and
+           " agent=-" not in lines[0], "method, route, status, latency, agent: %s" % lines[0])
+    rid2 = r.header("X-Request-Id")
+    line2 = [l for l in log.splitlines() if "request id=%s" % rid2 in l][0]
+    expect("DELETE /refresh-tokens/{id} status=204" in line2, "id not logged: %s" % line2)
+    for secret in (rt, access, access.split(".")[2], "agent-pass"):
+        expect(secret not in log, "a secret reached the log")
+
+
+@test
+def test_workers_dying_at_start_are_restarted_with_back_off(env):
+    time.sleep(1.2)
+    delays = []
+    before = set(env.pool.worker_pids())
+    victim = sorted(before)[0]
+    os.kill(victim, signal.SIGKILL)
+    t0 = time.time()
+    expect(wait_for(lambda: len(set(env.pool.worker_pids()) - before) == 1, 10),
+           "a replacement appears")
+    delays.append(time.time() - t0)
+    # kill the replacement while it is young: the next start waits longer
+    new = (set(env.pool.worker_pids()) - before).pop()
+    os.kill(new, signal.SIGKILL)
+    t1 = time.time()
+    expect(wait_for(lambda: new not in env.pool.worker_pids() and
+                    len(env.pool.worker_pids()) == 2, 10), "replaced again")
+    delays.append(time.time() - t1)
+    expect(delays[0] < 1.0, "an old worker is replaced at once (%.2f s)" % delays[0])
+    expect(delays[1] >= 0.9, "a worker that died young waits (%.2f s)" % delays[1])
+    for _ in range(4):
+        expect_eq(env.login("agent@example.com", "agent-pass").status, 201, "service goes on")
