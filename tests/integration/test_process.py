@@ -289,3 +289,26 @@ def test_workers_dying_at_start_are_restarted_with_back_off(env):
     expect(delays[1] >= 0.9, "a worker that died young waits (%.2f s)" % delays[1])
     for _ in range(4):
         expect_eq(env.login("agent@example.com", "agent-pass").status, 201, "service goes on")
+
+
+@test
+def test_sample_config_documents_every_key_with_its_default(env):
+    import re
+    from harness import ROOT
+    src = open(os.path.join(ROOT, "src", "config.c")).read()
+    keys = set(re.findall(r'^\s*(?:STR|INT|BOOL)\((\w+),', src, re.M))
+    keys.add("log_level")
+    sample = open(os.path.join(ROOT, "deploy", "agentauth.conf.sample")).read()
+    defaults = dict(re.findall(r'^# (\w+) = ?(.*)$', sample, re.M))
+    expect_eq(sorted(set(defaults) ^ keys), [], "keys missing from or unknown to the sample")
+    for m in re.finditer(r'^\s*(?:STR|INT|BOOL)\((\w+), "([^"]*)"', src, re.M):
+        name, default = m.group(1), m.group(2)
+        if name in ("database", "private_key"):
+            continue  # the sample shows an example first
+        expect_eq(defaults[name], default, "default of %s" % name)
+    # the sample, uncommented (with a key), is a valid configuration
+    text = re.sub(r'^# (\w+ = ?.*)$', r'\1', sample, flags=re.M)
+    text = re.sub(r'^(database|private_key) = /.*\n|^database = host.*\n', '', text, flags=re.M)
+    text = text.replace("private_key =\n", "private_key = %s\n" % env.key)
+    r = run_agentauth(env, conf_text=text)
+    expect_eq(r.returncode, 0, "the sample with its defaults: %s" % r.stderr)
