@@ -32,17 +32,8 @@ impersonate_handle(struct exchange *x)
 	struct caller c;
 	PGresult *res = NULL;
 
-	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, IMPERSONATE_TYPE,
-	    &root, &attrs)) {
-	case JSONAPI_OK:
-		break;
-	case JSONAPI_BAD_TYPE:
-		response_error(x->res, 400, NULL, "Invalid type.");
+	if (router_read_resource(x, IMPERSONATE_TYPE, &root, &attrs) < 0)
 		return;
-	default:
-		response_error(x->res, 400, NULL, "Post data is invalid.");
-		return;
-	}
 	if (json_object_object_get_ex(attrs, "reason", &v) && v != NULL) {
 		reason = json_get_string_member(attrs, "reason", &reason_len);
 		if (reason == NULL || reason_len > REASON_MAX || memchr(reason, '\0', reason_len) ||

@@ -219,17 +219,8 @@ login_handle(struct exchange *x)
 	PGresult *row = NULL;
 	long left;
 
-	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, LOGIN_TYPE,
-	    &root, &attrs)) {
-	case JSONAPI_OK:
-		break;
-	case JSONAPI_BAD_TYPE:
-		response_error(x->res, 400, NULL, "Invalid type.");
+	if (router_read_resource(x, LOGIN_TYPE, &root, &attrs) < 0)
 		return;
-	default:
-		response_error(x->res, 400, NULL, "Post data is invalid.");
-		return;
-	}
 	username = json_get_string_member(attrs, "username", &ulen);
 	password = json_get_string_member(attrs, "password", &plen);
 	/* Every well-formed attempt counts, whatever is wrong with it; the

@@ -39,17 +39,8 @@ refresh_handle_post(struct exchange *x)
 	size_t len = 0;
 	PGresult *res;
 
-	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, REFRESH_TYPE,
-	    &root, &attrs)) {
-	case JSONAPI_OK:
-		break;
-	case JSONAPI_BAD_TYPE:
-		response_error(x->res, 400, NULL, "Invalid type.");
+	if (router_read_resource(x, REFRESH_TYPE, &root, &attrs) < 0)
 		return;
-	default:
-		response_error(x->res, 400, NULL, "Post data is invalid.");
-		return;
-	}
 	token = json_get_string_member(attrs, "refreshToken", &len);
 	if (token == NULL || blank(token, len)) {
 		response_error(x->res, 422, "901", "refreshToken => This value should not be blank.");

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "encode.h"
+#include "jsonapi.h"
 #include "impersonate.h"
 #include "login.h"
 #include "search.h"
@@ -32,6 +33,23 @@ static const struct route routes[] = {
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+int
+router_read_resource(struct exchange *x, const char *type, struct json_object **root_r,
+    struct json_object **attributes_r)
+{
+	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, type, root_r,
+	    attributes_r)) {
+	case JSONAPI_OK:
+		return 0;
+	case JSONAPI_BAD_TYPE:
+		response_error(x->res, 400, NULL, "Invalid type.");
+		return -1;
+	default:
+		response_error(x->res, 400, NULL, "Post data is invalid.");
+		return -1;
+	}
+}
 
 /* Finds "/" path at a segment boundary in s; returns its offset or -1. */
 static long

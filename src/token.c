@@ -121,8 +121,35 @@ signing_key_from_pem(struct signing_key *key, const char *pem, size_t len,
 	return 0;
 }
 
-int
-signing_key_load(struct signing_key *key, const char *path, char *err, size_t errlen)
+/* Reads the key in an open PEM file: the private key, or with public_only
+ * the public key (from a public or a private key file, keeping only the
+ * public part).  Returns the key or NULL. */
+static EVP_PKEY *
+read_pem(FILE *f, int public_only)
+{
+	EVP_PKEY *priv, *pub = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int n;
+
+	if (public_only && (pub = PEM_read_PUBKEY(f, NULL, no_passphrase, NULL)) != NULL)
+		return pub;
+	rewind(f);
+	priv = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+	if (priv == NULL || !public_only)
+		return priv;
+	if ((n = i2d_PUBKEY(priv, &der)) > 0) {
+		p = der;
+		pub = d2i_PUBKEY(NULL, &p, n);
+	}
+	OPENSSL_free(der);
+	EVP_PKEY_free(priv);
+	return pub;
+}
+
+static int
+load_file(struct signing_key *key, const char *path, int public_only, char *err,
+    size_t errlen)
 {
 	char why[160];
 	FILE *f;
@@ -133,10 +160,11 @@ signing_key_load(struct signing_key *key, const char *path, char *err, size_t er
 		snprintf(err, errlen, "%s: cannot open: %m", path);
 		return -1;
 	}
-	key->pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+	key->pkey = read_pem(f, public_only);
 	fclose(f);
 	if (key->pkey == NULL) {
-		snprintf(err, errlen, "%s: not a PEM private key (or an encrypted one: not supported)", path);
+		snprintf(err, errlen, public_only ? "%s: not a PEM public or private key" :
+		    "%s: not a PEM private key (or an encrypted one: not supported)", path);
 		return -1;
 	}
 	if (key_finish(key, why, sizeof(why)) < 0) {
@@ -148,45 +176,15 @@ signing_key_load(struct signing_key *key, const char *path, char *err, size_t er
 }
 
 int
+signing_key_load(struct signing_key *key, const char *path, char *err, size_t errlen)
+{
+	return load_file(key, path, 0, err, errlen);
+}
+
+int
 signing_key_load_public(struct signing_key *key, const char *path, char *err, size_t errlen)
 {
-	char why[160];
-	FILE *f;
-
-	memset(key, 0, sizeof(*key));
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %m", path);
-		return -1;
-	}
-	key->pkey = PEM_read_PUBKEY(f, NULL, no_passphrase, NULL);
-	if (key->pkey == NULL) {
-		/* a private key file: keep only its public part */
-		EVP_PKEY *priv;
-		unsigned char *der = NULL;
-		const unsigned char *p;
-		int n;
-
-		rewind(f);
-		priv = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
-		if (priv != NULL && (n = i2d_PUBKEY(priv, &der)) > 0) {
-			p = der;
-			key->pkey = d2i_PUBKEY(NULL, &p, n);
-		}
-		OPENSSL_free(der);
-		EVP_PKEY_free(priv);
-	}
-	fclose(f);
-	if (key->pkey == NULL) {
-		snprintf(err, errlen, "%s: not a PEM public or private key", path);
-		return -1;
-	}
-	if (key_finish(key, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		signing_key_free(key);
-		return -1;
-	}
-	return 0;
+	return load_file(key, path, 1, err, errlen);
 }
 
 char *
