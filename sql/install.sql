@@ -112,6 +112,8 @@ ALTER TABLE agentauth.audit_events ADD COLUMN IF NOT EXISTS customer_id bigint;
 ALTER TABLE agentauth.audit_events ADD COLUMN IF NOT EXISTS customer_reference text;
 -- v4: refresh tokens of impersonation sessions name the customer
 ALTER TABLE agentauth.refresh_tokens ADD COLUMN IF NOT EXISTS customer_id bigint;
+-- v5: an impersonation session ends when the agent token that began it does
+ALTER TABLE agentauth.refresh_tokens ADD COLUMN IF NOT EXISTS session_exp timestamptz;
 
 CREATE OR REPLACE FUNCTION agentauth.audit_events_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -154,11 +156,16 @@ DROP TRIGGER IF EXISTS agents_touch ON agentauth.agents;
 CREATE TRIGGER agents_touch BEFORE UPDATE ON agentauth.agents
 	FOR EACH ROW EXECUTE FUNCTION agentauth.agents_touch();
 
--- Upgrade from version 3: refresh_rotate gained the customer.
+-- Upgrades from versions 3 and 4: refresh_rotate gained the customer and
+-- the session end, impersonate the session end.
 DO $$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM agentauth.schema_version WHERE version >= 4) THEN
+	IF NOT EXISTS (SELECT 1 FROM agentauth.schema_version WHERE version >= 5) THEN
 		DROP FUNCTION IF EXISTS agentauth.refresh_rotate(text, text, integer, text, integer);
+		DROP FUNCTION IF EXISTS agentauth.refresh_rotate(text, text, integer, text, integer,
+			boolean);
+		DROP FUNCTION IF EXISTS agentauth.impersonate(bigint, text, boolean, text, text, text,
+			integer);
 	END IF;
 END
 $$;
@@ -527,7 +534,7 @@ $$;
 CREATE OR REPLACE FUNCTION agentauth.refresh_rotate(p_token_hash text, p_new_hash text,
 	p_ttl integer, p_client_ip text, p_grace integer, p_require_consent boolean,
 	OUT outcome text, OUT agent_id bigint, OUT customer_id bigint,
-	OUT customer_reference text)
+	OUT customer_reference text, OUT session_exp bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s' AS $$
 DECLARE
@@ -536,7 +543,7 @@ BEGIN
 	UPDATE agentauth.refresh_tokens r SET used_at = now()
 	WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.used_at IS NULL
 	  AND r.revoked_at IS NULL AND r.expires_at > now()
-	RETURNING r.family_id, r.agent_id, r.customer_id INTO t;
+	RETURNING r.family_id, r.agent_id, r.customer_id, r.session_exp INTO t;
 	IF NOT FOUND THEN
 		outcome := 'invalid';
 		SELECT r.family_id, r.agent_id, r.used_at, r.revoked_at INTO t
@@ -555,6 +562,8 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM agentauth.agents a WHERE a.id = t.agent_id
 	               AND a.status = 'active') THEN
 		outcome := 'inactive';
+	ELSIF t.session_exp IS NOT NULL AND t.session_exp <= now() THEN
+		outcome := 'invalid';   -- the impersonation session is over
 	ELSIF t.customer_id IS NOT NULL THEN
 		SELECT c.customer_reference INTO customer_reference FROM agentauth.customers c
 		WHERE c.id = t.customer_id AND c.deleted_at IS NULL
@@ -569,11 +578,13 @@ BEGIN
 		WHERE family_id = t.family_id AND revoked_at IS NULL;
 		RETURN;
 	END IF;
-	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id, expires_at)
-	VALUES (decode(p_new_hash, 'hex'), t.family_id, t.agent_id, t.customer_id,
-		now() + make_interval(secs => p_ttl));
+	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id,
+		session_exp, expires_at)
+	VALUES (decode(p_new_hash, 'hex'), t.family_id, t.agent_id, t.customer_id, t.session_exp,
+		least(now() + make_interval(secs => p_ttl), t.session_exp));
 	agent_id := t.agent_id;
 	customer_id := t.customer_id;
+	session_exp := floor(extract(epoch FROM t.session_exp))::bigint;
 END
 $$;
 
@@ -610,7 +621,7 @@ $$;
 -- token and writes the audit event.  No row (NULLs) = may not impersonate.
 CREATE OR REPLACE FUNCTION agentauth.impersonate(p_agent_id bigint,
 	p_customer_reference text, p_require_consent boolean, p_reason text,
-	p_client_ip text, p_token_hash text, p_refresh_ttl integer,
+	p_client_ip text, p_token_hash text, p_refresh_ttl integer, p_session_exp bigint,
 	OUT customer_id bigint, OUT customer_reference text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s' AS $$
@@ -631,9 +642,11 @@ BEGIN
 			left(p_reason, 1000), left(p_customer_reference, 255));
 		RETURN;
 	END IF;
-	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id, expires_at)
+	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id,
+		session_exp, expires_at)
 	VALUES (decode(p_token_hash, 'hex'), gen_random_uuid(), p_agent_id, customer_id,
-		now() + make_interval(secs => p_refresh_ttl));
+		to_timestamp(p_session_exp),
+		least(now() + make_interval(secs => p_refresh_ttl), to_timestamp(p_session_exp)));
 	INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason,
 		customer_id, customer_reference)
 	VALUES ('impersonation', p_agent_id, who, nullif(p_client_ip, '')::inet,
@@ -693,7 +706,7 @@ GRANT EXECUTE ON FUNCTION
 	agentauth.agent_token_valid(bigint, bigint),
 	agentauth.refresh_rotate(text, text, integer, text, integer, boolean),
 	agentauth.customer_search(text, integer, integer),
-	agentauth.impersonate(bigint, text, boolean, text, text, text, integer),
+	agentauth.impersonate(bigint, text, boolean, text, text, text, integer, bigint),
 	agentauth.refresh_revoke(bigint, text),
 	agentauth.refresh_revoke_mine(bigint)
 	TO agentauth_app;
@@ -709,9 +722,18 @@ GRANT EXECUTE ON FUNCTION
 	TO agentauth_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA agentauth TO agentauth_admin;
 GRANT INSERT, UPDATE ON agentauth.agents TO agentauth_admin;
-GRANT INSERT, UPDATE, DELETE ON agentauth.customers TO agentauth_admin;
+-- customers: writable by admins only while it is agentauth's own table (a
+-- view over the shop's table must not be written through)
+DO $$
+BEGIN
+	IF (SELECT relkind FROM pg_class WHERE oid = 'agentauth.customers'::regclass) = 'r' THEN
+		GRANT INSERT, UPDATE, DELETE ON agentauth.customers TO agentauth_admin;
+	END IF;
+END
+$$;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA agentauth TO agentauth_admin;
 
-INSERT INTO agentauth.schema_version (version) VALUES (1), (2), (3), (4) ON CONFLICT DO NOTHING;
+INSERT INTO agentauth.schema_version (version) VALUES (1), (2), (3), (4), (5)
+ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -73,6 +73,20 @@ fail:
 }
 
 void
+app_move(struct app *dst, struct app *src)
+{
+	*dst = *src;
+	for (size_t i = 0; i < dst->keyring.n; i++) {
+		const struct signing_key *k = dst->keyring.keys[i];
+		if (k == &src->key)
+			dst->keyring.keys[i] = &dst->key;
+		else
+			dst->keyring.keys[i] = &dst->extra_keys[k - src->extra_keys];
+	}
+	memset(src, 0, sizeof(*src));
+}
+
+void
 app_free(struct app *app)
 {
 	db_free(app->db);

@@ -30,4 +30,8 @@ int app_init(struct app *app, struct config *cfg, char *err, size_t errlen);
 
 void app_free(struct app *app);
 
+/* Moves *src into *dst (which must be free), fixing the pointers into the
+ * struct itself (the keyring).  *src is left empty. */
+void app_move(struct app *dst, struct app *src);
+
 #endif

@@ -260,15 +260,28 @@ http_base_url(const struct request *req, const char *base_url,
 int
 http_append_query(char *url, size_t outlen, const char *query)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t start = strlen(url), o = start;
+	size_t start = strlen(url);
 
 	if (query == NULL || *query == '\0')
 		return 0;
-	if (o + 1 >= outlen)
+	if (start + 1 >= outlen)
 		return -1;
-	url[o++] = '?';
-	for (const unsigned char *q = (const unsigned char *)query; *q != '\0'; q++) {
+	url[start] = '?';
+	url[start + 1] = '\0';
+	if (http_append_encoded(url, outlen, query) < 0) {
+		url[start] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+http_append_encoded(char *url, size_t outlen, const char *text)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t start = strlen(url), o = start;
+
+	for (const unsigned char *q = (const unsigned char *)text; *q != '\0'; q++) {
 		if (*q > 0x20 && *q < 0x7f && *q != '"' && *q != '\\') {
 			if (o + 1 >= outlen)
 				goto too_long;
@@ -335,11 +348,14 @@ query_each(const char *query, int (*fn)(const char *pair, size_t len, const char
 		const char *amp = strchr(p, '&');
 		size_t len = amp != NULL ? (size_t)(amp - p) : strlen(p);
 		const char *eq = memchr(p, '=', len);
-		char name[64];
+		char name[256];
 		int r;
 
-		if (len > 0 && url_decode(p, eq != NULL ? (size_t)(eq - p) : len, name,
-		    sizeof(name)) >= 0) {
+		if (len > 0) {
+			/* a name too long or undecodable is nobody's parameter */
+			if (url_decode(p, eq != NULL ? (size_t)(eq - p) : len, name,
+			    sizeof(name)) < 0)
+				name[0] = '\0';
 			r = fn(p, len, name, arg);
 			if (r != 0)
 				return r;
@@ -394,7 +410,7 @@ query_keep(const char *pair, size_t len, const char *name, void *arg)
 	for (size_t i = 0; i < q->nskip; i++)
 		if (strcmp(name, q->skip[i]) == 0)
 			return 0;
-	if (q->o + len + 2 > q->outlen)
+	if (q->o + (q->o > 0) + len + 1 > q->outlen)
 		return -1;
 	if (q->o > 0)
 		q->out[q->o++] = '&';

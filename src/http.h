@@ -74,6 +74,11 @@ int http_accept_ok(const char *accept);
 int http_base_url(const struct request *req, const char *base_url,
     const char *mount, size_t mount_len, char *out, size_t outlen);
 
+/* Appends text to url (size outlen) with bytes that are not printable
+ * ASCII, '"' and '\\' percent-encoded.  Returns 0, or -1 with url
+ * unchanged when the result would not fit. */
+int http_append_encoded(char *url, size_t outlen, const char *text);
+
 /* Appends "?query" to url (size outlen) if the request had a query string,
  * percent-encoding bytes that are not printable ASCII.  Returns 0, or -1
  * with url unchanged when the result would not fit. */

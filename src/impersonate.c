@@ -26,8 +26,8 @@ impersonate_handle(struct exchange *x)
 {
 	const struct config *cfg = &x->app->cfg;
 	struct json_object *root = NULL, *attrs = NULL, *v;
-	char refresh[REFRESH_TOKEN_LEN + 1], hash[65], agent[24], ttl[24], who[128];
-	const char *ref, *reason = NULL, *params[7];
+	char refresh[REFRESH_TOKEN_LEN + 1], hash[65], agent[24], ttl[24], exp[24], who[128];
+	const char *ref, *reason = NULL, *params[8];
 	size_t rlen = 0, reason_len = 0;
 	struct caller c;
 	PGresult *res = NULL;
@@ -45,12 +45,10 @@ impersonate_handle(struct exchange *x)
 	if (!gate_agent_only(x, &c))
 		goto out;
 	ref = json_get_string_member(attrs, "customerReference", &rlen);
-	if (ref == NULL || rlen == 0 || rlen > REFERENCE_MAX || memchr(ref, '\0', rlen) != NULL) {
-		log_info("impersonation refused: agent=%lld no usable customerReference",
-		    c.agent.agent_id);
-		fail_4104(x);
-		goto out;
-	}
+	/* an unusable reference matches no customer; the refusal is audited */
+	if (ref != NULL && (rlen == 0 || rlen > REFERENCE_MAX || memchr(ref, '\0', rlen) != NULL ||
+	    !utf8_valid(ref, rlen)))
+		ref = NULL;
 	if (token_new_refresh(refresh, hash) < 0) {
 		response_error(x->res, 500, NULL, "Internal Server Error");
 		goto out;
@@ -64,14 +62,16 @@ impersonate_handle(struct exchange *x)
 	params[4] = x->client_ip;
 	params[5] = hash;
 	params[6] = ttl;
+	snprintf(exp, sizeof(exp), "%lld", c.agent.exp);
+	params[7] = exp;
 	if (db_query(x->app->db, "SELECT customer_id, customer_reference FROM "
-	    "agentauth.impersonate($1, $2, $3, $4, $5, $6, $7)", 7, params, &res) != DB_OK) {
+	    "agentauth.impersonate($1, $2, $3, $4, $5, $6, $7, $8)", 8, params, &res) != DB_OK) {
 		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
 		goto out;
 	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
 		log_info("impersonation refused: agent=%lld customer=\"%s\"", c.agent.agent_id,
-		    log_quote(who, sizeof(who), ref, rlen));
+		    log_quote(who, sizeof(who), ref, ref != NULL ? rlen : 0));
 		fail_4104(x);
 	} else {
 		struct session s = {

@@ -54,7 +54,7 @@ issue_respond(struct exchange *x, const char *type, const struct session *s,
 	}
 	/* an impersonation token never outlives the agent token behind it */
 	if (s->exp_cap > 0 && c.iat + c.ttl > s->exp_cap)
-		c.ttl = s->exp_cap > c.iat ? (long)(s->exp_cap - c.iat) : 1;
+		c.ttl = s->exp_cap > c.iat ? (long)(s->exp_cap - c.iat) : 0;
 	c.sub = sub;
 	if (sub == NULL || (jwt = token_issue_access(&x->app->key, &c)) == NULL) {
 		log_error("cannot issue an access token");

@@ -58,7 +58,8 @@ refresh_handle_post(struct exchange *x)
 	params[3] = x->client_ip;
 	params[4] = grace;
 	params[5] = cfg->impersonation_requires_consent ? "true" : "false";
-	if (db_query(x->app->db, "SELECT outcome, agent_id, customer_id, customer_reference FROM "
+	if (db_query(x->app->db, "SELECT outcome, agent_id, customer_id, customer_reference, "
+	    "session_exp FROM "
 	    "agentauth.refresh_rotate($1, $2, $3, $4, $5, $6)", 6, params, &res) != DB_OK) {
 		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
 		goto out;
@@ -70,6 +71,7 @@ refresh_handle_post(struct exchange *x)
 			.customer_id = PQgetisnull(res, 0, 2) ? 0 :
 			    strtoll(PQgetvalue(res, 0, 2), NULL, 10),
 			.customer_reference = PQgetvalue(res, 0, 3),
+			.exp_cap = PQgetisnull(res, 0, 4) ? 0 : strtoll(PQgetvalue(res, 0, 4), NULL, 10),
 		};
 		x->agent_id = sess.agent_id;
 		issue_respond(x, REFRESH_TYPE, &sess, refresh);

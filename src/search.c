@@ -14,7 +14,6 @@
 
 #define SEARCH_TYPE "agent-customer-search"
 #define Q_MAX 256
-#define LINK_MAX (BASE_URL_MAX + 2048)
 
 static const char *const paging_names[] = { "page[offset]", "page[limit]" };
 
@@ -43,7 +42,7 @@ search_paging(const char *query, long max_limit, struct paging *p)
 	long o = 0, l = 0;
 
 	p->offset = 0;
-	p->limit = SEARCH_DEFAULT_LIMIT;
+	p->limit = SEARCH_DEFAULT_LIMIT < max_limit ? SEARCH_DEFAULT_LIMIT : max_limit;
 	if (has_off < 0 || has_lim < 0)
 		return -1;
 	if (has_off && (o = whole(off)) < 0)
@@ -59,14 +58,19 @@ search_paging(const char *query, long max_limit, struct paging *p)
 	return 0;
 }
 
-/* <base>/agent-customer-search?<others>&page[offset]=O&page[limit]=L */
+/* <base>/agent-customer-search?<others>&page[offset]=O&page[limit]=L, in
+ * link (cap bytes, enough for base + 3 x others + 64). */
 static struct json_object *
-page_link(struct exchange *x, const char *others, long offset, long limit)
+page_link(struct exchange *x, const char *others, long offset, long limit, char *link,
+    size_t cap)
 {
-	char link[LINK_MAX];
+	size_t n;
 
-	snprintf(link, sizeof(link), "%s/" SEARCH_TYPE "?%s%spage[offset]=%ld&page[limit]=%ld",
-	    x->base, others, others[0] != '\0' ? "&" : "", offset, limit);
+	snprintf(link, cap, "%s/" SEARCH_TYPE "?", x->base);
+	http_append_encoded(link, cap, others);
+	n = strlen(link);
+	snprintf(link + n, cap - n, "%spage[offset]=%ld&page[limit]=%ld",
+	    others[0] != '\0' ? "&" : "", offset, limit);
 	return json_object_new_string(link);
 }
 
@@ -87,13 +91,13 @@ void
 search_handle(struct exchange *x)
 {
 	struct json_object *root, *data, *item, *attrs, *customers, *links, *ilinks;
-	char q[Q_MAX], others[2048], self[LINK_MAX], off[24], lim[24];
+	char q[Q_MAX], off[24], lim[24], *others, *self, *link;
 	const char *params[3] = { q, off, lim };
 	struct paging pg;
 	struct caller c;
 	PGresult *res = NULL;
 	long long total = 0;
-	size_t len = 0;
+	size_t len = 0, qlen, cap;
 	int valid_q;
 	char *body;
 
@@ -117,10 +121,19 @@ search_handle(struct exchange *x)
 		if (PQntuples(res) >= 1)
 			total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	}
-	if (http_query_without(x->req->query, paging_names, 2, others, sizeof(others)) < 0)
-		others[0] = '\0';
-	snprintf(self, sizeof(self), "%s/" SEARCH_TYPE, x->base);
-	http_append_query(self, sizeof(self), x->req->query);
+	qlen = strlen(x->req->query);
+	cap = strlen(x->base) + 3 * qlen + 128;
+	others = malloc(qlen + 1);
+	self = malloc(cap);
+	link = malloc(cap);
+	if (others == NULL || self == NULL || link == NULL ||
+	    http_query_without(x->req->query, paging_names, 2, others, qlen + 1) < 0) {
+		response_error(x->res, 500, NULL, "Internal Server Error");
+		PQclear(res);
+		goto out;
+	}
+	snprintf(self, cap, "%s/" SEARCH_TYPE, x->base);
+	http_append_query(self, cap, x->req->query);
 
 	root = json_object_new_object();
 	data = json_object_new_array();
@@ -143,14 +156,14 @@ search_handle(struct exchange *x)
 	json_object_object_add(links, "self", json_object_new_string(self));
 	if (total > 0) {
 		long last = pg.limit * (long)((total + pg.limit - 1) / pg.limit - 1);
-		json_object_object_add(links, "last", page_link(x, others, last, pg.limit));
-		json_object_object_add(links, "first", page_link(x, others, 0, pg.limit));
+		json_object_object_add(links, "last", page_link(x, others, last, pg.limit, link, cap));
+		json_object_object_add(links, "first", page_link(x, others, 0, pg.limit, link, cap));
 		if (pg.offset > 0)
 			json_object_object_add(links, "prev", page_link(x, others,
-			    pg.offset - pg.limit > 0 ? pg.offset - pg.limit : 0, pg.limit));
+			    pg.offset - pg.limit > 0 ? pg.offset - pg.limit : 0, pg.limit, link, cap));
 		if (pg.offset + pg.limit < total)
 			json_object_object_add(links, "next", page_link(x, others,
-			    pg.offset + pg.limit, pg.limit));
+			    pg.offset + pg.limit, pg.limit, link, cap));
 	}
 	json_object_object_add(root, "links", links);
 	body = json_render(root, &len);
@@ -158,4 +171,8 @@ search_handle(struct exchange *x)
 	response_add_header(x->res, "Cache-Control", "no-store");
 	log_debug("search: agent=%lld total=%lld offset=%ld limit=%ld", c.agent.agent_id, total,
 	    pg.offset, pg.limit);
+out:
+	free(others);
+	free(self);
+	free(link);
 }

@@ -231,7 +231,7 @@ reload(struct app *app, const struct server_opts *opts, int listen_fd, struct sl
 		return;
 	}
 	app_free(app);
-	*app = fresh;
+	app_move(app, &fresh);
 	log_info("reload: configuration loaded (key id %s); replacing workers", app->key.kid);
 	for (long i = 0; i < n; i++) {
 		pid_t old = slots[i].pid;

@@ -178,7 +178,7 @@ subject(struct json_object *claims, struct token_info *info, const char **why_r)
 			if (!json_object_object_get_ex(act, "sub", &v) ||
 			    !json_object_is_type(v, json_type_string) ||
 			    strncmp(a = json_object_get_string(v), "agent:", 6) != 0 ||
-			    a[6] < '1' || a[6] > '9' ||
+			    a[6] < '1' || a[6] > '9' || strlen(a + 6) > 18 ||
 			    (info->agent_id = strtoll(a + 6, &end, 10)) <= 0 || *end != '\0') {
 				*why_r = "act.sub is not agent:<id>";
 				goto out;

@@ -275,6 +275,19 @@ def test_impersonation_exp_capped_by_agent_token(env):
     ic = claims_of(r.json()["data"]["attributes"]["accessToken"])
     expect_eq(ic["exp"], c["exp"], "exp equals the agent token's")
     expect(r.json()["data"]["attributes"]["expiresIn"] <= 100, "expiresIn")
+    # refreshing the session never goes past the agent token either
+    r = request(env.port, "POST", "/auth/refresh-tokens", {"data": {
+        "type": "refresh-tokens", "attributes": {
+            "refreshToken": r.json()["data"]["attributes"]["refreshToken"]}}})
+    expect_eq(r.status, 201, "refresh")
+    expect(claims_of(r.json()["data"]["attributes"]["accessToken"])["exp"] <= c["exp"],
+           "refreshed exp not after the agent token's")
+    rt = r.json()["data"]["attributes"]["refreshToken"]
+    env.cluster.psql("UPDATE agentauth.refresh_tokens SET session_exp = now() - interval '1s' "
+                     "WHERE session_exp IS NOT NULL AND used_at IS NULL")
+    r = request(env.port, "POST", "/auth/refresh-tokens", {"data": {
+        "type": "refresh-tokens", "attributes": {"refreshToken": rt}}})
+    expect_eq(r.status, 401, "refresh after the session's end")
 
 
 @test
@@ -290,8 +303,8 @@ def test_impersonation_refused_4104(env):
                         ("wrong case", {"customerReference": "de--21"})):
         expect_error(impersonate(env, attrs, tok), 401, ERR_4104, what)
     expect_eq(int(env.cluster.psql("SELECT count(*) FROM agentauth.audit_events WHERE event = "
-                                   "'impersonation_refused'")), before + 3,
-              "refusals that reached the database are audited")
+                                   "'impersonation_refused'")), before + 6,
+              "every refusal is audited")
     r = impersonate(env, {"customerReference": "DE--21"}, tok, type_="agent-access-tokens")
     expect_error(r, 400, b'{"errors":[{"status":400,"detail":"Invalid type."}]}', "wrong type")
     r = impersonate(env, {"customerReference": "DE--21", "reason": 5}, tok)

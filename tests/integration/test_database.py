@@ -33,7 +33,7 @@ def test_install_is_idempotent(env):
     agents = env.cluster.psql("SELECT count(*) FROM agentauth.agents")
     env.cluster.psql_file(env.install)
     expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.agents"), agents, "agents kept")
-    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "4",
+    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "5",
               "schema version")
 
 
@@ -133,7 +133,7 @@ def test_upgrade_from_version_1_keeps_data(env):
                          db="agentauth_upgrade")
         env.cluster.psql_file(env.install, db="agentauth_upgrade")
         expect_eq(env.cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
-                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2,3,4",
+                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2,3,4,5",
                   "versions")
         row = env.cluster.psql("SELECT retry_after, status FROM agentauth.login_begin("
                                "'192.0.2.7', 'OLD@example.com', 9, 900, 360, 100, 3600, 100)",

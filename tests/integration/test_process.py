@@ -182,6 +182,8 @@ def test_sighup_reloads_keys_without_failing_a_request(env):
     original = open(env.pool.conf).read()
     old_kid = request(env.port, "GET", "/auth/.well-known/jwks.json").json()["keys"][0]["kid"]
     old_workers = env.pool.worker_pids()
+    old_token = env.login("agent@example.com", "agent-pass").json()["data"]["attributes"][
+        "accessToken"]
     try:
         with open(env.pool.conf, "w") as f:
             f.write(original.replace("private_key = %s" % env.key, "private_key = %s\n"
@@ -202,6 +204,11 @@ def test_sighup_reloads_keys_without_failing_a_request(env):
         kids = [k["kid"] for k in request(env.port, "GET",
                                           "/auth/.well-known/jwks.json").json()["keys"]]
         expect(kid != old_kid and kids == [kid, old_kid], "new tokens carry the new kid")
+        for _ in range(4):  # every worker verifies tokens of both keys
+            for t in (token, old_token):
+                r = request(env.port, "DELETE", "/auth/refresh-tokens/x", None,
+                            {"Authorization": "Bearer " + t})
+                expect_eq(r.status, 204, "a token verified after the reload")
         with open(env.pool.conf, "w") as f:
             f.write(original.replace("log_level = debug", "log_level = loud"))
         env.pool.proc.send_signal(signal.SIGHUP)
@@ -217,6 +224,10 @@ def test_sighup_reloads_keys_without_failing_a_request(env):
     kids = [k["kid"] for k in request(env.port, "GET",
                                       "/auth/.well-known/jwks.json").json()["keys"]]
     expect_eq(kids, [old_kid], "back to the original key")
+    for _ in range(4):
+        r = request(env.port, "DELETE", "/auth/refresh-tokens/x", None,
+                    {"Authorization": "Bearer " + old_token})
+        expect_eq(r.status, 204, "tokens of the original key verify after the second reload")
 
 
 @test
