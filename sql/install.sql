@@ -7,6 +7,7 @@
 -- below.  DB admins are members of agentauth_admin.  See doc/sql-admin.md.
 
 \set ON_ERROR_STOP 1
+SET client_min_messages = warning;
 BEGIN;
 
 DO $$
@@ -80,18 +81,24 @@ CREATE TABLE IF NOT EXISTS agentauth.customers (
 	allow_assistance   boolean NOT NULL DEFAULT false,  -- consent to impersonation
 	deleted_at         timestamptz
 );
--- Lower-case prefix search (LIKE 'abc%') on each column, live rows only.
+-- Lower-case prefix search (LIKE 'abc%') on each column.  Not partial, so
+-- that ANALYZE keeps statistics on the lower() expressions: the planner
+-- needs them to tell a selective prefix from a broad one.
 -- Skipped when agentauth.customers has been replaced by a view: then the
 -- shop's table needs the same indexes (doc/sql-admin.md).
 DO $$
 BEGIN
 	IF (SELECT relkind FROM pg_class WHERE oid = 'agentauth.customers'::regclass) = 'r' THEN
-		CREATE INDEX IF NOT EXISTS customers_email_prefix_idx ON agentauth.customers
-			(lower(email) text_pattern_ops, id) WHERE deleted_at IS NULL;
-		CREATE INDEX IF NOT EXISTS customers_first_name_prefix_idx ON agentauth.customers
-			(lower(first_name) text_pattern_ops, id) WHERE deleted_at IS NULL;
-		CREATE INDEX IF NOT EXISTS customers_last_name_prefix_idx ON agentauth.customers
-			(lower(last_name) text_pattern_ops, id) WHERE deleted_at IS NULL;
+		-- v5: the partial indexes of version 4 are replaced
+		DROP INDEX IF EXISTS agentauth.customers_email_prefix_idx;
+		DROP INDEX IF EXISTS agentauth.customers_first_name_prefix_idx;
+		DROP INDEX IF EXISTS agentauth.customers_last_name_prefix_idx;
+		CREATE INDEX IF NOT EXISTS customers_email_lower_idx ON agentauth.customers
+			(lower(email) text_pattern_ops);
+		CREATE INDEX IF NOT EXISTS customers_first_name_lower_idx ON agentauth.customers
+			(lower(first_name) text_pattern_ops);
+		CREATE INDEX IF NOT EXISTS customers_last_name_lower_idx ON agentauth.customers
+			(lower(last_name) text_pattern_ops);
 	END IF;
 END
 $$;
@@ -591,27 +598,51 @@ $$;
 -- GET /agent-customer-search (CONTRACT §7): the first row carries the total
 -- number of matches (other columns NULL), then the page of customers in id
 -- order.  Prefix match ignoring case on email, first and last name, exact
--- match on the reference; %, _ and \ in q match literally.  Dynamic SQL,
--- so each call is planned for its own prefix (the indexes serve LIKE
--- 'abc%' only with the pattern known).
+-- match on the reference; %, _ and \ in q match literally.
+-- How it stays fast with millions of customers: dynamic SQL, so each call
+-- is planned for its own prefix; the total is the size of a UNION of four
+-- index scans (no OR over the table); an early page of a large result is
+-- found by walking the primary key (the first matches come soon), any
+-- other page by sorting the ids of that UNION and fetching just the page.
 CREATE OR REPLACE FUNCTION agentauth.customer_search(p_q text, p_offset integer, p_limit integer)
 RETURNS TABLE (total bigint, customer_reference text, email text, first_name text,
 	last_name text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET max_parallel_workers_per_gather = 0 SET work_mem = '32MB' AS $$
 DECLARE
 	q text := coalesce(p_q, '');
 	pattern text := replace(replace(replace(lower(q), '\', '\\'), '%', '\%'), '_', '\_') || '%';
-	cond constant text := ' FROM agentauth.customers c WHERE c.deleted_at IS NULL AND '
-		'(lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR lower(c.last_name) LIKE $1 '
-		'OR c.customer_reference = $2)';
+	ids constant text :=
+		'SELECT id FROM agentauth.customers WHERE lower(email) LIKE $1 AND deleted_at IS NULL '
+		'UNION SELECT id FROM agentauth.customers WHERE lower(first_name) LIKE $1 '
+		'AND deleted_at IS NULL '
+		'UNION SELECT id FROM agentauth.customers WHERE lower(last_name) LIKE $1 '
+		'AND deleted_at IS NULL '
+		'UNION SELECT id FROM agentauth.customers WHERE customer_reference = $2 '
+		'AND deleted_at IS NULL';
 	n bigint;
+	spread float8;
 BEGIN
-	EXECUTE 'SELECT count(*)' || cond INTO n USING pattern, q;
+	EXECUTE 'SELECT count(*) FROM (' || ids || ') s' INTO n USING pattern, q;
 	RETURN QUERY SELECT n, NULL::text, NULL::text, NULL::text, NULL::text;
-	IF n > p_offset THEN
-		RETURN QUERY EXECUTE 'SELECT NULL::bigint, c.customer_reference, c.email, c.first_name, '
-			'c.last_name' || cond || ' ORDER BY c.id LIMIT $3 OFFSET $4'
-			USING pattern, q, p_limit, p_offset;
+	IF n <= p_offset THEN
+		RETURN;
+	END IF;
+	SELECT reltuples INTO spread FROM pg_class WHERE oid = 'agentauth.customers'::regclass;
+	spread := greatest(spread, 1) / n;   -- table rows per match
+	IF n > 5000 AND (p_offset + p_limit) * spread < 20000 THEN
+		-- many matches, an early page: walking the primary key finds them soon
+		RETURN QUERY EXECUTE 'SELECT NULL::bigint, c.customer_reference, c.email, '
+			'c.first_name, c.last_name FROM agentauth.customers c WHERE c.deleted_at IS NULL '
+			'AND (lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR '
+			'lower(c.last_name) LIKE $1 OR c.customer_reference = $2) '
+			'ORDER BY c.id LIMIT $3 OFFSET $4' USING pattern, q, p_limit, p_offset;
+	ELSE
+		-- otherwise: the ids of the page from the index scans, then their rows
+		RETURN QUERY EXECUTE 'SELECT NULL::bigint, c.customer_reference, c.email, '
+			'c.first_name, c.last_name FROM (SELECT m.id FROM (' || ids || ') m '
+			'ORDER BY m.id LIMIT $3 OFFSET $4) p JOIN agentauth.customers c ON c.id = p.id '
+			'ORDER BY c.id' USING pattern, q, p_limit, p_offset;
 	END IF;
 END
 $$;

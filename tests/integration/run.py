@@ -19,6 +19,7 @@ import test_lockout  # noqa: E402
 import test_sqladmin  # noqa: E402
 import test_tokens  # noqa: E402
 import test_customers  # noqa: E402
+import test_hosting  # noqa: E402
 
 FIXTURES = r"""
 SELECT agentauth.create_agent('admin@spryker.com', 'change123', 'Admin', 'Spryker');
@@ -43,7 +44,8 @@ class Env:
         os.chmod(self.workdir, 0o755)
         self.asan_dir = os.path.join(self.workdir, "asan")
         os.makedirs(self.asan_dir)
-        os.environ["ASAN_OPTIONS"] = "detect_leaks=1:log_path=%s/asan" % self.asan_dir
+        os.environ["ASAN_OPTIONS"] = ("detect_leaks=1:detect_stack_use_after_return=1:"
+                                      "log_path=%s/asan" % self.asan_dir)
         os.environ["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % self.asan_dir
         self.key = os.path.join(self.workdir, "key.pem")
         self.pub = os.path.join(self.workdir, "pub.pem")
@@ -100,7 +102,7 @@ def main():
     env = Env(sys.argv[1])
     try:
         for module in (test_http, test_login, test_lockout, test_sqladmin, test_tokens,
-                       test_customers, test_database, test_process):
+                       test_customers, test_database, test_process, test_hosting):
             for name, fn in module.tests():
                 runner.run("%s: %s" % (module.__name__, name), fn, env)
 
