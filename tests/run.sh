@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 PACKAGES="build-essential autoconf automake pkg-config clang libfcgi-dev libjson-c-dev
  libjwt-dev libcrypt-dev libssl-dev libpq-dev check postgresql postgresql-contrib
- nginx-light python3 python3-jwt openssl procps util-linux"
+ nginx-light python3 python3-jwt openssl procps util-linux apache2 libapache2-mod-fcgid
+ spawn-fcgi systemd"
 
 passed=0
 failed=0
@@ -27,9 +28,20 @@ install_packages() {
 		return 1
 	fi
 	echo "installing: ${missing[*]}"
+	# the tests start their own servers on loopback: keep the packages'
+	# own services (apache2, nginx, postgresql on port 80/5432) from starting
+	local policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		policy=/usr/sbin/policy-rc.d
+	fi
 	apt-get update -q >/dev/null &&
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 			"${missing[@]}" >/dev/null
+	local rc=$?
+	[ -n "$policy" ] && rm -f "$policy"
+	return $rc
 }
 
 # build DIR CC CONFIGURE-ARGS...: configure and make in DIR
