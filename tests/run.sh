@@ -92,6 +92,27 @@ else
 	fail "clang build, -Werror"
 fi
 
+# make install puts every file in its place
+dest=$(mktemp -d)
+if make -C build/clang -s install DESTDIR="$dest" >/dev/null 2>&1 &&
+	for f in usr/local/sbin/agentauth usr/local/share/man/man8/agentauth.8 \
+		usr/local/share/agentauth/sql/install.sql \
+		usr/local/share/agentauth/sql/import/spryker-agents.sql \
+		usr/local/etc/agentauth/agentauth.conf.sample \
+		usr/local/etc/apache2/conf-available/agentauth.conf \
+		usr/local/etc/nginx/snippets/agentauth.conf usr/local/etc/default/agentauth \
+		usr/local/lib/systemd/system/agentauth.socket \
+		usr/local/lib/systemd/system/agentauth.service \
+		usr/local/lib/systemd/system/agentauth-pool.service \
+		usr/local/share/doc/agentauth/api.md; do
+		[ -s "$dest/$f" ] || { echo "# make install: missing $f"; false; } || exit 1
+	done; then
+	pass "make install"
+else
+	fail "make install"
+fi
+rm -rf "$dest"
+
 # libfcgi's own printf cannot format %zu/%jd/%td (SECURITY.md §4)
 if grep -rnE 'FCGX_FPrintF|FCGX_VFPrintF' src; then
 	fail "no FCGX_FPrintF in src/"
