@@ -52,8 +52,6 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 	memset(app, 0, sizeof(*app));
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	log_set_level(app->cfg.log_level);
-	log_set_syslog(strcmp(app->cfg.log_target, "syslog") == 0);
 	if (cidr_list_parse(&app->trusted_proxies, app->cfg.trusted_proxies, err, errlen) < 0)
 		goto fail;
 	if (signing_key_load(&app->key, app->cfg.private_key, err, errlen) < 0 ||
@@ -66,6 +64,9 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* only now: a reload that fails must not change the logging either */
+	log_set_level(app->cfg.log_level);
+	log_set_syslog(strcmp(app->cfg.log_target, "syslog") == 0);
 	return 0;
 fail:
 	app_free(app);

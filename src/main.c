@@ -1,5 +1,6 @@
 /* agentauth: command line, configuration, then the server. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,9 @@ main(int argc, char **argv)
 	struct app app;
 	char err[512];
 
+	/* a SIGHUP before the pool can reload (keys loading, dummy hash) must
+	 * not end the process */
+	signal(SIGHUP, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "c:l:w:tm:p:hV", longopts, NULL)) != -1) {
 		if (opts.noverrides == SERVER_OVERRIDES_MAX) {
 			usage(stderr);

@@ -132,13 +132,13 @@ static void
 log_request(struct exchange *x, const char *route, const char *request_id, long long started)
 {
 	struct timespec ts;
-	char agent[24] = "-";
+	char agent[24] = "-", method[48];
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (x->agent_id > 0)
 		snprintf(agent, sizeof(agent), "%lld", x->agent_id);
 	log_info("request id=%s %s /%s%s status=%d ms=%.1f agent=%s ip=%s", request_id,
-	    strlen(x->req->method) <= 10 ? x->req->method : "?", route,
+	    log_quote(method, sizeof(method), x->req->method, strlen(x->req->method)), route,
 	    x->id != NULL ? "/{id}" : "", x->res->status,
 	    ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - started) / 1000.0, agent,
 	    x->client_ip[0] ? x->client_ip : "-");

@@ -323,3 +323,16 @@ def test_sample_config_documents_every_key_with_its_default(env):
     text = text.replace("private_key =\n", "private_key = %s\n" % env.key)
     r = run_agentauth(env, conf_text=text)
     expect_eq(r.returncode, 0, "the sample with its defaults: %s" % r.stderr)
+
+
+@test
+def test_sighup_during_start_up_is_ignored(env):
+    proc = subprocess.Popen([env.binary, "--check-config"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, AGENTAUTH_PRIVATE_KEY=env.key,
+                                     AGENTAUTH_DUMMY_HASH_COST="14"))
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGHUP)  # while the cost-14 dummy hash is computed
+    out, err = proc.communicate(timeout=60)
+    expect_eq(proc.returncode, 0, "exit status after a SIGHUP at start-up (%s)" % err)
+    expect(b"configuration OK" in out, "it finished its work")
