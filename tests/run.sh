@@ -9,7 +9,7 @@ ROOT=$PWD
 PACKAGES="build-essential autoconf automake pkg-config clang libfcgi-dev libjson-c-dev
  libjwt-dev libcrypt-dev libssl-dev libpq-dev check postgresql postgresql-contrib
  nginx-light python3 python3-jwt openssl procps util-linux apache2 libapache2-mod-fcgid
- spawn-fcgi systemd"
+ spawn-fcgi systemd pgbouncer"
 
 passed=0
 failed=0

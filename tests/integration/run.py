@@ -20,6 +20,7 @@ import test_sqladmin  # noqa: E402
 import test_tokens  # noqa: E402
 import test_customers  # noqa: E402
 import test_hosting  # noqa: E402
+import test_pgbouncer  # noqa: E402
 
 FIXTURES = r"""
 SELECT agentauth.create_agent('admin@spryker.com', 'change123', 'Admin', 'Spryker');
@@ -102,7 +103,7 @@ def main():
     env = Env(sys.argv[1])
     try:
         for module in (test_http, test_login, test_lockout, test_sqladmin, test_tokens,
-                       test_customers, test_database, test_process, test_hosting):
+                       test_customers, test_database, test_process, test_hosting, test_pgbouncer):
             for name, fn in module.tests():
                 runner.run("%s: %s" % (module.__name__, name), fn, env)
 
