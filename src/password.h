@@ -1,4 +1,4 @@
-/* password: verification of stored crypt(5) hashes with libxcrypt.
+/* password: verification of stored password hashes with libxcrypt crypt_rn.
  *
  * Accepted: bcrypt ($2a$ $2b$ $2y$), yescrypt ($y$), sha512crypt ($6$).
  * Everything else (DES, MD5 $1$, empty, "*", "!") is refused as too weak.

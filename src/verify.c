@@ -171,7 +171,8 @@ subject(struct json_object *claims, struct token_info *info, const char **why_r)
 		if (json_object_object_get_ex(doc, "customer_reference", &v) &&
 		    json_object_is_type(v, json_type_string) &&
 		    (size_t)json_object_get_string_len(v) < sizeof(info->customer_reference))
-			strcpy(info->customer_reference, json_object_get_string(v));
+			memcpy(info->customer_reference, json_object_get_string(v),
+			    (size_t)json_object_get_string_len(v) + 1);
 		if (json_object_object_get_ex(claims, "act", &act)) {
 			const char *a;
 			char *end;

@@ -81,48 +81,11 @@ for tool in wrk nginx psql "$PYTHON" awk; do
 	command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 
-# --- build (as login.sh) ----------------------------------------------------
-if [[ ! -x $BUILD/src/agentauth ]]; then
-	echo "building $BUILD (log: $BUILD/build.log)"
-	{
-		if [[ ! -x $ROOT/configure || $ROOT/configure.ac -nt $ROOT/configure ||
-			$ROOT/Makefile.am -nt $ROOT/Makefile.in ]]; then
-			(cd "$ROOT" && autoreconf -fi)
-		fi &&
-			(cd "$BUILD" && "$ROOT/configure" && make -j"$CORES")
-	} >"$BUILD/build.log" 2>&1 || {
-		tail -n 30 "$BUILD/build.log" >&2
-		die "the build failed"
-	}
-fi
-
-newer=$(find "$ROOT/src" "$ROOT/sql/install.sql" -newer "$BUILD/src/agentauth" \
-	\( -name '*.[ch]' -o -name install.sql \) | head -n 3)
-if [[ -n $newer ]]; then
-	echo "WARNING: $BUILD/src/agentauth is older than ${newer//$'\n'/, } (and maybe more):" \
-		"run make -C $BUILD for figures of the current code" >&2
-fi
-
-tmp=$(mktemp -d /tmp/agentauth-bench-sh.XXXXXX)
-
-# --- environment ----------------------------------------------------------
-# As in login.sh: the helper keeps the cluster, pool and nginx up until it
-# gets SIGTERM (from cleanup) or this script goes away.
-"$PYTHON" "$BENCH_DIR/search_env.py" "$BUILD" "$tmp/state" >"$tmp/env.log" 2>&1 &
-helper_pid=$!
-for _ in $(seq 1 1200); do
-	[[ -f $tmp/state ]] && break
-	kill -0 "$helper_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [[ ! -f $tmp/state ]]; then
-	cat "$tmp/env.log" >&2
-	die "the environment did not come up"
-fi
-declare -A st=()
-while IFS='=' read -r key value; do
-	st[$key]=$value
-done <"$tmp/state"
+# --- build and environment (benchlib.sh) --------------------------------------
+# shellcheck source=tests/bench/benchlib.sh
+. "$BENCH_DIR/benchlib.sh"
+bench_build
+bench_env search_env.py
 
 # sql ARGS...: psql as the cluster's superuser, unaligned, tuples only
 sql() {
