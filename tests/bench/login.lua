@@ -3,6 +3,8 @@
 --   USERNAME_FORMAT  a string.format pattern with one %d, e.g. bench-%d@example.com
 --   USERS            how many agents the pattern names (numbered 1..USERS)
 --   PASSWORD
+--   MODE             optional: "locked" sends every request for agent 1 from
+--                    198.19.255.254, an address the script has locked out
 -- Each request names the next agent and carries an X-Forwarded-For address
 -- from 198.18.0.0/15 (RFC 2544's benchmarking range), so that lock-out
 -- counters per username, per client IP and per pair stay low when the pool
@@ -22,10 +24,10 @@ local function json_string(s)
    end) .. '"'
 end
 
-local fmt, users, password, n
+local fmt, users, password, mode, n
 
 function init(args)
-   fmt, users, password = args[1], tonumber(args[2]), args[3]
+   fmt, users, password, mode = args[1], tonumber(args[2]), args[3], args[4]
    if fmt == nil or users == nil or users < 1 or password == nil then
       error("usage: wrk ... -s login.lua URL -- USERNAME_FORMAT USERS PASSWORD")
    end
@@ -43,6 +45,10 @@ function request()
    local a = n % 131071 + 1
    wrk.headers["X-Forwarded-For"] = string.format("198.%d.%d.%d",
       18 + math.floor(a / 65536), math.floor(a / 256) % 256, a % 256)
+   if mode == "locked" then
+      username = string.format(fmt, 1)
+      wrk.headers["X-Forwarded-For"] = "198.19.255.254"
+   end
    return wrk.format(nil, nil, nil,
       '{"data":{"type":"agent-access-tokens","attributes":{"username":'
       .. json_string(username) .. ',"password":' .. json_string(password) .. '}}}')
