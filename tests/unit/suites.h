@@ -10,6 +10,7 @@ Suite *http_suite(void);
 Suite *jsonapi_suite(void);
 Suite *password_suite(void);
 Suite *router_suite(void);
+Suite *search_suite(void);
 Suite *token_suite(void);
 Suite *verify_suite(void);
 
