@@ -187,10 +187,19 @@ spawn_worker(struct app *app, int listen_fd)
 	return pid;
 }
 
+static long long
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* One worker slot of the pool. */
 struct slot {
 	pid_t pid;
-	time_t started;
+	long long started;   /* monotonic milliseconds */
 	unsigned backoff;    /* seconds to wait before the next start */
 };
 
@@ -236,7 +245,7 @@ reload(struct app *app, const struct server_opts *opts, int listen_fd, struct sl
 	for (long i = 0; i < n; i++) {
 		pid_t old = slots[i].pid;
 		slots[i].pid = spawn_worker(app, listen_fd);
-		slots[i].started = time(NULL);
+		slots[i].started = monotonic_ms();
 		slots[i].backoff = 0;
 		if (old > 0)
 			kill(old, SIGTERM);
@@ -260,7 +269,7 @@ master_loop(struct app *app, const struct server_opts *opts, int listen_fd, long
 	sigaction(SIGHUP, &sa, NULL);
 	for (long i = 0; i < n; i++) {
 		slots[i].pid = spawn_worker(app, listen_fd);
-		slots[i].started = time(NULL);
+		slots[i].started = monotonic_ms();
 	}
 	log_info("serving with %ld workers", n);
 	while (!stop_requested) {
@@ -301,7 +310,7 @@ master_loop(struct app *app, const struct server_opts *opts, int listen_fd, long
 				    (long)pid, WEXITSTATUS(status));
 			/* a worker that dies right after starting would otherwise
 			 * spin: wait 1, 2, 4 ... 30 s before the next start */
-			if (time(NULL) - slots[i].started < 1) {
+			if (monotonic_ms() - slots[i].started < 1000) {
 				slots[i].backoff = slots[i].backoff == 0 ? 1 :
 				    slots[i].backoff >= 16 ? 30 : slots[i].backoff * 2;
 				sleep(slots[i].backoff);
@@ -312,7 +321,7 @@ master_loop(struct app *app, const struct server_opts *opts, int listen_fd, long
 		if (stop_requested)
 			break;
 		slots[i].pid = spawn_worker(app, listen_fd);
-		slots[i].started = time(NULL);
+		slots[i].started = monotonic_ms();
 	}
 	log_info("stopping: waiting for workers to finish their requests");
 	for (long i = 0; i < n; i++)
