@@ -330,9 +330,9 @@ def test_sighup_during_start_up_is_ignored(env):
     proc = subprocess.Popen([env.binary, "--check-config"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, AGENTAUTH_PRIVATE_KEY=env.key,
-                                     AGENTAUTH_DUMMY_HASH_COST="14"))
-    time.sleep(0.05)
-    proc.send_signal(signal.SIGHUP)  # while the cost-14 dummy hash is computed
+                                     AGENTAUTH_DUMMY_HASH_COST="15"))
+    time.sleep(0.4)  # past start-up of the process, well inside the ~1.4 s hash
+    proc.send_signal(signal.SIGHUP)  # while the cost-15 dummy hash is computed
     out, err = proc.communicate(timeout=60)
     expect_eq(proc.returncode, 0, "exit status after a SIGHUP at start-up (%s)" % err)
     expect(b"configuration OK" in out, "it finished its work")
