@@ -109,12 +109,17 @@ def test_crashed_worker_is_replaced(env):
 def test_sigterm_lets_in_flight_requests_finish(env):
     result = {}
 
-    def slow_login():  # admin@spryker.com has a cost-12 bcrypt hash (~0.2 s or more)
-        result["status"] = env.login("admin@spryker.com", "change123").status
+    if env.cluster.psql("SELECT count(*) FROM agentauth.agents WHERE username = "
+                        "'slow@example.com'") == "0":
+        env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES "
+                         "('slow@example.com', crypt('slow-pass', gen_salt('bf', 14)))")
+
+    def slow_login():  # a cost-14 bcrypt hash: about a second
+        result["status"] = env.login("slow@example.com", "slow-pass").status
 
     t = threading.Thread(target=slow_login)
     t.start()
-    time.sleep(0.08)
+    time.sleep(0.3)
     rc = env.pool.stop()
     t.join(10)
     expect_eq(result.get("status"), 201, "the request in flight")
