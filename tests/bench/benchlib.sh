@@ -53,3 +53,48 @@ bench_env() {
 		st[$key]=$value
 	done <"$tmp/state"
 }
+
+# bench_cpu_init: after bench_env, sets CLK_TCK and the pids cpu_snapshot
+# needs.  cpu_snapshot FILE writes "COMPONENT PID TICKS" lines (utime + stime
+# from /proc/PID/stat) for the pool's workers, PostgreSQL and nginx, and
+# "machine busy|idle|steal TICKS" from /proc/stat (all CPUs together);
+# cpu_diff BEFORE AFTER ("COMPONENT TICKS" used in between; a process that
+# started in between counts from 0; "rest" is the machine's busy time that
+# none of the three used: wrk, the script, other tenants).
+bench_cpu_init() {
+	CLK_TCK=$(getconf CLK_TCK)
+	POSTMASTER_PID=$(head -n 1 "${st[WORKDIR]}/pg/postmaster.pid")
+	NGINX_PID=$(cat "${st[WORKDIR]}/nginx/nginx.pid")
+}
+
+pids_of() {
+	case $1 in
+	workers) pgrep -P "${st[POOL_PID]}" || true ;;
+	postgres) echo "$POSTMASTER_PID" && { pgrep -P "$POSTMASTER_PID" || true; } ;;
+	nginx) echo "$NGINX_PID" && { pgrep -P "$NGINX_PID" || true; } ;;
+	esac
+}
+
+cpu_snapshot() {
+	local comp pid stat
+	local -a f
+	{
+		for comp in workers postgres nginx; do
+			while read -r pid; do
+				stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+				read -r -a f <<<"${stat##*) }"
+				echo "$comp $pid $((f[11] + f[12]))"
+			done < <(pids_of "$comp")
+		done
+		awk '$1 == "cpu" { print "machine busy", $2 + $3 + $4 + $7 + $8
+			print "machine idle", $5 + $6; print "machine steal", $9 }' /proc/stat
+	} >"$1"
+}
+
+cpu_diff() {
+	awk 'NR == FNR { a[$1 " " $2] = $3; next }
+		{ k = $1 " " $2; d = $3 - (k in a ? a[k] : 0)
+		  sum[$1 == "machine" ? $2 : $1] += d }
+		END { sum["rest"] = sum["busy"] - sum["workers"] - sum["postgres"] - sum["nginx"]
+		      for (k in sum) print k, sum[k] }' "$1" "$2"
+}

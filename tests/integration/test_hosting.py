@@ -203,63 +203,19 @@ def clean_environ():
             if not k.startswith(("AGENTAUTH_", "ASAN_", "UBSAN_", "LSAN_"))}
 
 
-class PrivateNginx:
-    """nginx on 127.0.0.1:port (workers as www-data) whose server block is
-    the shipped snippet deploy/nginx/agentauth.conf, with the socket path
-    substituted."""
-
-    def __init__(self, site, sock):
-        self.dir = site.path("nginx")
-        os.makedirs(self.dir)
-        os.chmod(self.dir, 0o755)
-        self.port = harness.free_port()
-        # the snippet's "include fastcgi_params" is relative to nginx.conf
-        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
-        snippet = os.path.join(self.dir, "agentauth.conf")
-        with open(snippet, "w") as f:
-            f.write(shipped("nginx/agentauth.conf",
-                            [("unix:/run/agentauth/agentauth.sock", "unix:" + sock)]))
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "user": RUN_USER,
-                                  "snippet": snippet})
-        run(["nginx", "-c", conf, "-p", self.dir], env=clean_environ())
-        harness.wait_port(self.port)
-
-    def stop(self):
-        try:
-            pid = int(open(os.path.join(self.dir, "nginx.pid")).read())
-        except (OSError, ValueError):
-            return
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                return
-            time.sleep(0.05)
-
-
-NGINX_CONF = """
-daemon on;
-user %(user)s %(user)s;
-worker_processes 1;
-pid %(dir)s/nginx.pid;
-error_log %(dir)s/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log %(dir)s/access.log;
-    client_body_temp_path %(dir)s/body;
-    fastcgi_temp_path %(dir)s/fastcgi;
-    proxy_temp_path %(dir)s/proxy;
-    uwsgi_temp_path %(dir)s/uwsgi;
-    scgi_temp_path %(dir)s/scgi;
-    server {
-        listen 127.0.0.1:%(port)d;
-        include %(snippet)s;
-    }
-}
-"""
+def private_nginx(site, sock):
+    """harness.Nginx (workers as RUN_USER) whose server block is the shipped
+    snippet deploy/nginx/agentauth.conf, with the socket path substituted."""
+    d = site.path("nginx")
+    os.makedirs(d)
+    # the snippet's "include fastcgi_params" is relative to nginx.conf
+    shutil.copy("/etc/nginx/fastcgi_params", d)
+    snippet = os.path.join(d, "agentauth.conf")
+    with open(snippet, "w") as f:
+        f.write(shipped("nginx/agentauth.conf",
+                        [("unix:/run/agentauth/agentauth.sock", "unix:" + sock)]))
+    return harness.Nginx(os.path.dirname(d), server="        include %s;" % snippet,
+                         user=RUN_USER, name=os.path.basename(d), env=clean_environ())
 
 
 def expect_sanitizer_env(pids, what):
@@ -446,7 +402,7 @@ def test_nginx_spawn_fcgi(env):
             expect_eq(os.stat("/proc/%d" % pid).st_uid, site.uid,
                       "spawn-fcgi's children run as " + RUN_USER)
         expect_sanitizer_env(pids, "spawn-fcgi")
-        nginx = PrivateNginx(site, sock)
+        nginx = private_nginx(site, sock)
         # nginx's client_max_body_size equals max_body_bytes: the largest
         # body the app accepts passes nginx (and is a failed login: the
         # password is too long), one byte more is nginx's 413
@@ -564,7 +520,7 @@ def test_systemd_socket_activation(env):
         os.chown(listen, pwd.getpwnam(unit_value(socket_unit, "SocketUser")).pw_uid,
                  pwd.getpwnam(unit_value(socket_unit, "SocketGroup")).pw_gid)
         os.chmod(listen, int(unit_value(socket_unit, "SocketMode"), 8))
-        nginx = PrivateNginx(site, listen)
+        nginx = private_nginx(site, listen)
         r = post_login(nginx.port, login_body())
         expect_eq(r.status, 201, "login through the activated service (%r)\n%s"
                   % (r.body[:200], site.log_tail("agentauth.log")))

@@ -71,22 +71,31 @@ class Cluster:
 
 
 class Nginx:
-    """nginx on 127.0.0.1:port, mounting the pool at /auth (split path info)
-    and at /raw (everything in SCRIPT_NAME)."""
+    """nginx on 127.0.0.1:port.  By default it mounts the pool's socket at /auth
+    (split path info) and at /raw (everything in SCRIPT_NAME), with Debian's
+    fastcgi_params as they are; server replaces the server block's body."""
 
-    def __init__(self, workdir, sock):
-        self.dir = os.path.join(workdir, "nginx")
+    def __init__(self, workdir, sock=None, server=None, user="root", name="nginx",
+                 env=None):
+        self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.conf = os.path.join(self.dir, "nginx.conf")
+        if server is None:
+            server = DEFAULT_SERVER % {"sock": sock}
         with open(self.conf, "w") as f:
-            f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "sock": sock})
+            f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "user": user,
+                                  "server": server})
         subprocess.run(["nginx", "-c", self.conf, "-p", self.dir], check=True,
-                       capture_output=True)
+                       capture_output=True, env=env)
         wait_port(self.port)
 
     def stop(self):
-        pid = int(open(os.path.join(self.dir, "nginx.pid")).read())
+        try:
+            pid = int(open(os.path.join(self.dir, "nginx.pid")).read())
+        except (OSError, ValueError):
+            return
         os.kill(pid, 15)
         for _ in range(100):
             try:
@@ -98,7 +107,7 @@ class Nginx:
 
 NGINX_CONF = """
 daemon on;
-user root root;
+user %(user)s %(user)s;
 worker_processes 1;
 pid %(dir)s/nginx.pid;
 error_log %(dir)s/error.log warn;
@@ -110,27 +119,28 @@ http {
     proxy_temp_path %(dir)s/proxy;
     uwsgi_temp_path %(dir)s/uwsgi;
     scgi_temp_path %(dir)s/scgi;
-    upstream agentauth { server unix:%(sock)s; }
     server {
         listen 127.0.0.1:%(port)d;
+%(server)s
+    }
+}
+"""
+
+DEFAULT_SERVER = """
         location /auth/ {
             client_max_body_size 64k;
             include /etc/nginx/fastcgi_params;
-            fastcgi_param CONTENT_TYPE $content_type if_not_empty;
             fastcgi_split_path_info ^(/auth)(/.*)$;
             fastcgi_param SCRIPT_NAME $fastcgi_script_name;
             fastcgi_param PATH_INFO $fastcgi_path_info;
             fastcgi_param HTTP_PROXY "";
-            fastcgi_pass agentauth;
+            fastcgi_pass unix:%(sock)s;
         }
         location /raw/ {
             include /etc/nginx/fastcgi_params;
-            fastcgi_param CONTENT_TYPE $content_type if_not_empty;
             fastcgi_param HTTP_PROXY "";
-            fastcgi_pass agentauth;
+            fastcgi_pass unix:%(sock)s;
         }
-    }
-}
 """
 
 

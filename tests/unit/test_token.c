@@ -109,29 +109,6 @@ bn_param_b64url(EVP_PKEY *pk, const char *name)
 	return out;
 }
 
-/* Writes pk as PEM (private or public) into a malloc'd string. */
-static char *
-pem_of(EVP_PKEY *pk, int private, size_t *len_r)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *copy;
-	long len;
-
-	ck_assert_ptr_nonnull(bio);
-	if (private)
-		ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
-	else
-		ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, pk), 1);
-	len = BIO_get_mem_data(bio, &data);
-	ck_assert_int_gt(len, 0);
-	copy = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(copy);
-	memcpy(copy, data, (size_t)len);
-	copy[len] = '\0';
-	BIO_free(bio);
-	*len_r = (size_t)len;
-	return copy;
-}
 
 /* ---- the 2048-bit key, made once per test case (in the runner) ---- */
 
@@ -144,8 +121,8 @@ keys_setup(void)
 {
 	rsa2048 = EVP_RSA_gen(2048);
 	ck_assert_ptr_nonnull(rsa2048);
-	priv_pem = pem_of(rsa2048, 1, &priv_len);
-	pub_pem = pem_of(rsa2048, 0, &pub_len);
+	priv_pem = test_pem_of(rsa2048, 1, &priv_len);
+	pub_pem = test_pem_of(rsa2048, 0, &pub_len);
 }
 
 static void
@@ -323,7 +300,7 @@ START_TEST(test_key_1024_refused)
 	size_t len;
 
 	ck_assert_ptr_nonnull(small);
-	pem = pem_of(small, 1, &len);
+	pem = test_pem_of(small, 1, &len);
 	ck_assert_int_eq(signing_key_from_pem(&key, pem, len, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "the RSA key has 1024 bits; at least 2048 are needed");
 	ck_assert_ptr_null(key.pkey);
@@ -342,7 +319,7 @@ START_TEST(test_key_not_rsa_refused)
 	size_t len;
 
 	ck_assert_ptr_nonnull(ec);
-	pem = pem_of(ec, 1, &len);
+	pem = test_pem_of(ec, 1, &len);
 	ck_assert_int_eq(signing_key_from_pem(&key, pem, len, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "the key is not an RSA key");
 	ck_assert_ptr_null(key.pkey);
@@ -587,7 +564,7 @@ START_TEST(test_access_token_tampering_detected)
 	jwt_t *jwt = NULL;
 
 	ck_assert_ptr_nonnull(other);
-	other_pem = pem_of(other, 0, &other_len);
+	other_pem = test_pem_of(other, 0, &other_len);
 	load_key(&key);
 	token = token_issue_access(&key, &c);
 	ck_assert_ptr_nonnull(token);

@@ -104,29 +104,6 @@ static size_t pem_a_len, pem_a_pub_len, pem_b_len;
 static struct signing_key sk_a, sk_b;
 static int keys_made;
 
-/* Writes pk as PEM (private or public) into a malloc'd string. */
-static char *
-pem_of(EVP_PKEY *pk, int private, size_t *len_r)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *copy;
-	long len;
-
-	ck_assert_ptr_nonnull(bio);
-	if (private)
-		ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
-	else
-		ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, pk), 1);
-	len = BIO_get_mem_data(bio, &data);
-	ck_assert_int_gt(len, 0);
-	copy = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(copy);
-	memcpy(copy, data, (size_t)len);
-	copy[len] = '\0';
-	BIO_free(bio);
-	*len_r = (size_t)len;
-	return copy;
-}
 
 static void
 keys_free(void)
@@ -159,9 +136,9 @@ keys_setup(void)
 	pk_b = EVP_RSA_gen(2048);
 	ck_assert_ptr_nonnull(pk_a);
 	ck_assert_ptr_nonnull(pk_b);
-	pem_a = pem_of(pk_a, 1, &pem_a_len);
-	pem_a_pub = pem_of(pk_a, 0, &pem_a_pub_len);
-	pem_b = pem_of(pk_b, 1, &pem_b_len);
+	pem_a = test_pem_of(pk_a, 1, &pem_a_len);
+	pem_a_pub = test_pem_of(pk_a, 0, &pem_a_pub_len);
+	pem_b = test_pem_of(pk_b, 1, &pem_b_len);
 	ck_assert_msg(signing_key_from_pem(&sk_a, pem_a, pem_a_len, err, sizeof(err)) == 0,
 	    "key A: %s", err);
 	ck_assert_msg(signing_key_from_pem(&sk_b, pem_b, pem_b_len, err, sizeof(err)) == 0,
@@ -1742,20 +1719,20 @@ START_TEST(test_load_public_refusals)
 	ck_assert_ptr_nonnull(small);
 	ck_assert_ptr_nonnull(ec);
 
-	pem = pem_of(small, 0, &len);
+	pem = test_pem_of(small, 0, &len);
 	strcpy(err, "");
 	ck_assert_int_eq(load_public_data(&key, pem, len, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "1024") != NULL, "err: %s", err);
 	ck_assert_ptr_null(key.pkey);
 	free(pem);
-	pem = pem_of(small, 1, &len);
+	pem = test_pem_of(small, 1, &len);
 	strcpy(err, "");
 	ck_assert_int_eq(load_public_data(&key, pem, len, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "1024") != NULL, "err: %s", err);
 	ck_assert_ptr_null(key.pkey);
 	free(pem);
 
-	pem = pem_of(ec, 0, &len);
+	pem = test_pem_of(ec, 0, &len);
 	strcpy(err, "");
 	ck_assert_int_eq(load_public_data(&key, pem, len, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "not an RSA key") != NULL, "err: %s", err);
