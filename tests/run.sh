@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 PACKAGES="build-essential autoconf automake pkg-config clang libfcgi-dev libjson-c-dev
  libjwt-dev libcrypt-dev libssl-dev libpq-dev check postgresql postgresql-contrib
- nginx-light python3 python3-jwt openssl procps util-linux apache2 libapache2-mod-fcgid
- spawn-fcgi systemd pgbouncer"
+ nginx-light python3 python3-jwt python3-cryptography openssl curl procps util-linux passwd
+ apache2 libapache2-mod-fcgid spawn-fcgi systemd pgbouncer"
 
 passed=0
 failed=0

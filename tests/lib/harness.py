@@ -27,6 +27,7 @@ def as_postgres(cmd, **kw):
     """Runs cmd as the postgres user when we are root (initdb refuses root)."""
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        kw.setdefault("cwd", "/")   # the checkout may be where postgres cannot go
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
