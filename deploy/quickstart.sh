@@ -17,7 +17,6 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 STATE=/var/lib/agentauth-demo
 RUN=/run/agentauth-demo
-PGBIN=/usr/lib/postgresql/15/bin
 PGPORT=5433
 HTTP=127.0.0.1:8080
 SERVICE_USER=agentauth
@@ -54,11 +53,13 @@ stop_pidfile() {
 }
 
 stop() {
+	local pgbin
 	stop_pidfile $RUN/nginx.pid nginx
 	stop_pidfile $RUN/agentauth.pid "the agentauth pool"
+	pgbin=/usr/lib/postgresql/$(cat $STATE/pg/PG_VERSION 2>/dev/null)/bin
 	if [ -f $STATE/pg/postmaster.pid ] &&
-		as postgres $PGBIN/pg_ctl -D $STATE/pg status >/dev/null 2>&1; then
-		as postgres $PGBIN/pg_ctl -D $STATE/pg -m fast -w stop >/dev/null
+		as postgres "$pgbin/pg_ctl" -D $STATE/pg status >/dev/null 2>&1; then
+		as postgres "$pgbin/pg_ctl" -D $STATE/pg -m fast -w stop >/dev/null
 		echo "stopped PostgreSQL (port $PGPORT)"
 	fi
 }
@@ -81,6 +82,8 @@ autoreconf -fi >/dev/null 2>&1
 mkdir -p build/release
 (cd build/release && "$ROOT/configure" -q >/dev/null && make -j"$(nproc)" -s >/dev/null)
 
+# the newest PostgreSQL installed (15 on Debian 12, 14 on Ubuntu 22.04)
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 stop
 id -u $SERVICE_USER >/dev/null 2>&1 ||
 	useradd --system --user-group --no-create-home --home-dir /nonexistent \
@@ -105,6 +108,7 @@ if [ ! -f $STATE/pg/PG_VERSION ]; then
 	sed -i '1i local agentauth agentauth_demo trust' $STATE/pg/pg_hba.conf
 	echo "created the cluster in $STATE/pg"
 fi
+PGBIN=/usr/lib/postgresql/$(cat $STATE/pg/PG_VERSION)/bin   # the cluster's own version
 [ -f $STATE/pg.log ] || install -o postgres -m 0640 /dev/null $STATE/pg.log
 as postgres $PGBIN/pg_ctl -D $STATE/pg -l $STATE/pg.log -w \
 	-o "-p $PGPORT -k $RUN -c listen_addresses=''" start >/dev/null
@@ -161,8 +165,8 @@ chmod 0644 $STATE/agentauth.conf
 echo "== starting the agentauth pool as user $SERVICE_USER (2 workers)"
 as $SERVICE_USER $STATE/bin/agentauth --check-config --config $STATE/agentauth.conf
 # setpriv execs the program itself, so the pool's pid file names the pool
-(cd / && setsid setpriv --reuid=$SERVICE_USER --regid=$SERVICE_USER --init-groups \
-	$STATE/bin/agentauth --config $STATE/agentauth.conf </dev/null >>$STATE/agentauth.log 2>&1 &)
+(cd / && exec setsid setpriv --reuid=$SERVICE_USER --regid=$SERVICE_USER --init-groups \
+	$STATE/bin/agentauth --config $STATE/agentauth.conf </dev/null >>$STATE/agentauth.log 2>&1) &
 for _ in $(seq 100); do [ -S $RUN/agentauth.sock ] && [ -s $RUN/agentauth.pid ] && break; sleep 0.1; done
 [ -S $RUN/agentauth.sock ] || { echo "agentauth did not start: see $STATE/agentauth.log" >&2; exit 1; }
 # nginx's workers (www-data) connect to the socket (mode 0660)

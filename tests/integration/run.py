@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Integration tests: the real agentauth pool behind a real nginx, against a
-throwaway PostgreSQL cluster.  Usage: run.py BUILD_DIR
+throwaway PostgreSQL cluster.  Usage: run.py BUILD_DIR [MODULE ...]
+With MODULE names (e.g. test_login) only those modules run.
 Prints TAP lines and a last line "N passed, M failed"; exit 1 on failure."""
 import os
 import shutil
@@ -96,14 +97,17 @@ def sanitizer_reports(env):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__)
         return 2
+    only = set(sys.argv[2:])
     runner = harness.Runner()
     env = Env(sys.argv[1])
     try:
         for module in (test_http, test_login, test_lockout, test_sqladmin, test_tokens,
                        test_customers, test_database, test_process, test_hosting, test_pgbouncer):
+            if only and module.__name__ not in only:
+                continue
             for name, fn in module.tests():
                 runner.run("%s: %s" % (module.__name__, name), fn, env)
 

@@ -3,6 +3,7 @@
 Everything lives in one temporary directory and listens on loopback or on
 Unix sockets inside it.  Nothing here talks to anything but this machine.
 """
+import glob
 import http.client
 import json
 import os
@@ -11,7 +12,9 @@ import socket
 import subprocess
 import time
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
+# the newest PostgreSQL installed (15 on Debian 12)
+PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                key=lambda d: int(d.split("/")[-2]))[-1]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
