@@ -56,7 +56,7 @@ stop() {
 	local pgbin
 	stop_pidfile $RUN/nginx.pid nginx
 	stop_pidfile $RUN/agentauth.pid "the agentauth pool"
-	pgbin=/usr/lib/postgresql/$(cat $STATE/pg/PG_VERSION 2>/dev/null)/bin
+	pgbin=/usr/lib/postgresql/$(cat $STATE/pg/PG_VERSION 2>/dev/null || true)/bin
 	if [ -f $STATE/pg/postmaster.pid ] &&
 		as postgres "$pgbin/pg_ctl" -D $STATE/pg status >/dev/null 2>&1; then
 		as postgres "$pgbin/pg_ctl" -D $STATE/pg -m fast -w stop >/dev/null
