@@ -44,6 +44,7 @@ static const struct key keys[] = {
 	STR(log_target, "stderr", check_log_target),
 	INT(access_token_ttl, "28800", 60, 86400 * 7),
 	INT(refresh_token_ttl, "2628000", 60, 86400 * 366),
+	INT(session_max_age, "43200", 60, 86400 * 366),
 	INT(max_body_bytes, "16384", 1024, 1048576),
 	INT(workers, "4", 1, 256),
 	INT(db_timeout, "2000", 100, 60000),

@@ -24,6 +24,7 @@ struct config {
 	char *public_keys;       /* extra verification keys: PEM paths, ',' separated */
 	long access_token_ttl;   /* seconds */
 	long refresh_token_ttl;  /* seconds */
+	long session_max_age;    /* seconds: a login's refresh family ends then */
 	long max_body_bytes;
 	long workers;
 	long db_timeout;         /* milliseconds: connect + statement deadline */

@@ -23,13 +23,16 @@ gate_bearer(const char *header, size_t *len_r)
 static enum credential
 agent_state(struct exchange *x, const struct token_info *t)
 {
-	char id[24], iat[24];
-	const char *params[2] = { id, iat };
+	char id[24];
+	const char *params[2] = { id, t->sid };
 	enum credential c;
 	PGresult *res;
 
+	if (t->sid[0] == '\0') {
+		log_info("agent %lld: token names no session", t->agent_id);
+		return CRED_INVALID;
+	}
 	snprintf(id, sizeof(id), "%lld", t->agent_id);
-	snprintf(iat, sizeof(iat), "%lld", t->iat);
 	if (db_query(x->app->db, "SELECT agentauth.agent_token_valid($1, $2)", 2, params,
 	    &res) != DB_OK)
 		return CRED_UNAVAILABLE;
@@ -37,7 +40,7 @@ agent_state(struct exchange *x, const struct token_info *t)
 	    CRED_AGENT : CRED_INVALID;
 	PQclear(res);
 	if (c == CRED_INVALID)
-		log_info("agent %lld: token no longer valid (agent inactive or tokens revoked)",
+		log_info("agent %lld: token no longer valid (agent inactive or session revoked)",
 		    t->agent_id);
 	return c;
 }

@@ -91,24 +91,45 @@ password_verify(const char *password, size_t len, const char *hash)
 }
 
 char *
-password_dummy_hash(int cost)
+password_hash_new(const char *password, size_t len, int cost)
 {
-	unsigned char rnd[24];
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE], pw[B64URL_LEN(sizeof(rnd)) + 1];
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data *cd = scratch_get();
 	char *out, *copy = NULL;
 
-	if (cd == NULL || random_bytes(rnd, sizeof(rnd)) < 0)
+	if (cd == NULL || len > BCRYPT_MAX_BYTES || memchr(password, '\0', len) != NULL ||
+	    password[len] != '\0')
 		return NULL;
-	b64url_encode(pw, rnd, sizeof(rnd));
 	if (crypt_gensalt_rn("$2b$", (unsigned long)cost, NULL, 0, setting,
 	    (int)sizeof(setting)) == NULL)
-		goto out;
-	out = crypt_rn(pw, setting, cd, (int)sizeof(*cd));
+		return NULL;
+	out = crypt_rn(password, setting, cd, (int)sizeof(*cd));
 	if (out != NULL && out[0] != '*')
 		copy = strdup(out);
-out:
-	explicit_bzero(pw, sizeof(pw));
 	explicit_bzero(cd, sizeof(*cd));
 	return copy;
+}
+
+char *
+password_dummy_hash(int cost)
+{
+	unsigned char rnd[24];
+	char pw[B64URL_LEN(sizeof(rnd)) + 1], *copy;
+
+	if (random_bytes(rnd, sizeof(rnd)) < 0)
+		return NULL;
+	b64url_encode(pw, rnd, sizeof(rnd));
+	copy = password_hash_new(pw, strlen(pw), cost);
+	explicit_bzero(pw, sizeof(pw));
+	return copy;
+}
+
+int
+password_needs_rehash(const char *hash, int cost)
+{
+	if (strncmp(hash, "$2b$", 4) != 0 && strncmp(hash, "$2y$", 4) != 0)
+		return 1;
+	if (hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9' || hash[6] != '$')
+		return 1;
+	return (hash[4] - '0') * 10 + (hash[5] - '0') < cost;
 }

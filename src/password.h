@@ -31,6 +31,14 @@ enum pw_result password_verify(const char *password, size_t len, const char *has
  * unknown usernames against.  Returns a malloc'd string or NULL. */
 char *password_dummy_hash(int cost);
 
+/* A new bcrypt ($2b$) hash of password[0..len) at the given cost.  Returns
+ * a malloc'd string (the caller frees it) or NULL. */
+char *password_hash_new(const char *password, size_t len, int cost);
+
+/* 1 if hash should be replaced by a bcrypt hash of the given cost: another
+ * scheme, bcrypt's bug-compatible $2a$, or a lower cost; else 0. */
+int password_needs_rehash(const char *hash, int cost);
+
 /* A short name of the hash's scheme for logs ("bcrypt", "md5crypt", ...). */
 const char *password_scheme(const char *hash);
 

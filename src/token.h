@@ -53,6 +53,7 @@ struct access_claims {
 	const char *const *scopes;
 	size_t nscopes;
 	const char *act_sub;          /* NULL, or the RFC 8693 actor's sub */
+	const char *sid;              /* NULL, or the session (refresh-token family) id */
 };
 
 /* Signs an access token.  Returns a malloc'd JWT or NULL. */

@@ -264,6 +264,13 @@ token_verify(const struct verify_params *p, const char *token, size_t len,
 	if (!json_object_object_get_ex(claims, "jti", &v) ||
 	    !json_object_is_type(v, json_type_string))
 		FAIL("jti missing");
+	if (json_object_object_get_ex(claims, "sid", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) != SESSION_ID_LEN ||
+		    strspn(json_object_get_string(v), "0123456789abcdef-") != SESSION_ID_LEN)
+			FAIL("sid not a session id");
+		memcpy(info->sid, json_object_get_string(v), SESSION_ID_LEN + 1);
+	}
 	if (subject(claims, info, why_r) < 0)
 		goto out;
 	rc = 0;

@@ -15,6 +15,8 @@
 #define TOKEN_MAX_BYTES 8192
 #define KEYRING_MAX 8
 #define CUSTOMER_REF_MAX 128
+/* A session id: a UUID in its 36-character text form. */
+#define SESSION_ID_LEN 36
 
 /* The keys tokens may be signed with: the signing key first, then the
  * verification-only keys.  Borrowed pointers. */
@@ -35,6 +37,7 @@ struct token_info {
 	char customer_reference[CUSTOMER_REF_MAX];
 	int impersonation;       /* scopes contain "customer_impersonation" */
 	long long iat, exp;
+	char sid[SESSION_ID_LEN + 1]; /* the session ("sid" claim), "" if none */
 };
 
 struct verify_params {

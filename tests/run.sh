@@ -97,6 +97,7 @@ dest=$(mktemp -d)
 if make -C build/clang -s install DESTDIR="$dest" >/dev/null 2>&1 &&
 	for f in usr/local/sbin/agentauth usr/local/share/man/man8/agentauth.8 \
 		usr/local/share/agentauth/sql/install.sql \
+		usr/local/share/agentauth/sql/install/service.sql \
 		usr/local/share/agentauth/sql/import/spryker-agents.sql \
 		usr/local/etc/agentauth/agentauth.conf.sample \
 		usr/local/etc/apache2/conf-available/agentauth.conf \

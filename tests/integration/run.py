@@ -22,6 +22,9 @@ import test_tokens  # noqa: E402
 import test_customers  # noqa: E402
 import test_hosting  # noqa: E402
 import test_pgbouncer  # noqa: E402
+import test_hardening  # noqa: E402
+import test_timing  # noqa: E402
+import test_clientaddr  # noqa: E402
 
 FIXTURES = r"""
 SELECT agentauth.create_agent('admin@spryker.com', 'change123', 'Admin', 'Spryker');
@@ -105,7 +108,8 @@ def main():
     env = Env(sys.argv[1])
     try:
         for module in (test_http, test_login, test_lockout, test_sqladmin, test_tokens,
-                       test_customers, test_database, test_process, test_hosting, test_pgbouncer):
+                       test_customers, test_database, test_process, test_hosting, test_pgbouncer,
+                       test_hardening, test_timing, test_clientaddr):
             if only and module.__name__ not in only:
                 continue
             for name, fn in module.tests():

@@ -33,8 +33,8 @@ def test_install_is_idempotent(env):
     agents = env.cluster.psql("SELECT count(*) FROM agentauth.agents")
     env.cluster.psql_file(env.install)
     expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.agents"), agents, "agents kept")
-    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "5",
-              "schema version")
+    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "2",
+              "schema version (history squashed before the first release)")
 
 
 @test
@@ -133,14 +133,18 @@ def test_upgrade_from_version_1_keeps_data(env):
                          db="agentauth_upgrade")
         env.cluster.psql_file(env.install, db="agentauth_upgrade")
         expect_eq(env.cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
-                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2,3,4,5",
+                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2",
                   "versions")
         row = env.cluster.psql("SELECT retry_after, status FROM agentauth.login_begin("
-                               "'192.0.2.7', 'OLD@example.com', 9, 900, 360, 100, 3600, 100)",
-                               db="agentauth_upgrade", user="agentauth_worker")
+                               "'192.0.2.7', 'OLD@example.com', 9, 900, 360, 100, 3600, 100, "
+                               "'192.0.2.7')", db="agentauth_upgrade", user="agentauth_worker")
         expect_eq(row, "0|active", "the v1 agent through the v2 login function")
-        r = env.cluster.psql("SELECT agentauth.login_succeeded(1, '192.0.2.7'::inet, 'aa', 60)",
-                             db="agentauth_upgrade", check=False)
+        r = env.cluster.psql("SELECT agentauth.login_begin('192.0.2.7', 'x', 9, 900, 360, 100, "
+                             "3600, 100)", db="agentauth_upgrade", check=False)
         expect(r.returncode != 0 and "does not exist" in r.stderr, "v1 signature dropped")
+        expect_eq(env.cluster.psql("SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') "
+                                   "FROM pg_class WHERE relnamespace = 'agentauth'::regnamespace",
+                                   db="agentauth_upgrade"), "agentauth_owner",
+                  "v1's objects now belong to agentauth_owner")
     finally:
         env.cluster.psql("DROP DATABASE agentauth_upgrade", db="postgres")

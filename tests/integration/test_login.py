@@ -79,7 +79,8 @@ def test_success_201_document_headers_and_token(env):
                                      ("kid", rfc7638_kid(env.pub))], "JOSE header")
     claims = jwt.decode(access, open(env.pub).read(), algorithms=["RS256"],
                         audience="frontend")
-    expect_eq(list(claims.keys()), ["aud", "jti", "iat", "nbf", "exp", "sub", "scopes"],
+    expect_eq(list(claims.keys()), ["aud", "jti", "iat", "nbf", "exp", "sub", "scopes",
+                                    "sid"],
               "claim order")
     expect(re.fullmatch(r"[0-9a-f]{80}", claims["jti"]), "jti is 80 hex digits")
     expect(before - 1 <= claims["iat"] <= time.time() + 1, "iat is now")
@@ -90,12 +91,13 @@ def test_success_201_document_headers_and_token(env):
     expect_eq(claims["sub"], '{"id_company_user":null,"id_agent":%d,"customer_reference":'
               'null,"id_customer":null,"permissions":null}' % agent_id, "sub")
     expect_eq(claims["scopes"], ["agent"], "scopes")
-    # stored only as SHA-256, with the refresh lifetime
+    # stored only as SHA-256, with the refresh lifetime, which the session's
+    # (session_max_age, 12 h) caps
     digest = hashlib.sha256(refresh.encode()).hexdigest()
     row = env.cluster.psql("SELECT agent_id, round(extract(epoch FROM expires_at - created_at))"
                            " FROM agentauth.refresh_tokens WHERE token_hash = "
                            "decode('%s', 'hex')" % digest)
-    expect_eq(row, "%d|2628000" % agent_id, "refresh token row")
+    expect_eq(row, "%d|43200" % agent_id, "refresh token row")
     dump = env.cluster.psql("SELECT string_agg(t::text, ' ') FROM agentauth.refresh_tokens t")
     expect(refresh not in dump, "refresh token stored in clear")
     expect_eq(env.cluster.psql("SELECT last_login_at > now() - interval '1 minute' FROM "

@@ -1,0 +1,545 @@
+-- Functions the service calls (agentauth_app).  search_path is pg_catalog,
+-- pg_temp in every one, so built-in functions and operators come from
+-- pg_catalog only and everything else is named with its schema.  The
+-- service passes its settings (limits, lifetimes); each is checked against
+-- agentauth.settings, which only DB admins may change, and a value outside
+-- them is refused (SQLSTATE AA001: the service answers 503 and logs it).
+
+-- Signatures of version 1 that changed
+DROP FUNCTION IF EXISTS agentauth.login_begin(text, text, integer, integer, integer, integer,
+	integer, integer);
+DROP FUNCTION IF EXISTS agentauth.login_succeeded(bigint, text, text, text, integer, integer,
+	integer);
+DROP FUNCTION IF EXISTS agentauth.login_failed(text, bigint, inet, text);
+DROP FUNCTION IF EXISTS agentauth.agent_token_valid(bigint, bigint);
+DROP FUNCTION IF EXISTS agentauth.refresh_rotate(text, text, integer, text, integer, boolean);
+DROP FUNCTION IF EXISTS agentauth.impersonate(bigint, text, boolean, text, text, text, integer,
+	bigint);
+DROP FUNCTION IF EXISTS agentauth.count_attempt(text, text, text, integer, integer, integer);
+
+-- Raises AA001 unless p_ok: a setting of the service is outside the limits
+-- of agentauth.settings.
+CREATE OR REPLACE FUNCTION agentauth.require_setting(p_ok boolean, p_what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF p_ok IS NOT TRUE THEN
+		RAISE EXCEPTION 'the service''s % is outside agentauth.settings', p_what
+			USING ERRCODE = 'AA001';
+	END IF;
+END
+$$;
+
+-- Counts one attempt on one key unless the key is blocked, in which case it
+-- raises AA429 and counts nothing.
+--   ip_user: p_limit failures in a window of p_window seconds, then a block
+--            of p_block seconds; a window or block that is over starts anew.
+--   user, ip: a budget of p_limit that drains at p_limit / p_window per
+--            second: never more than p_limit attempts at once, and after
+--            that one attempt per p_window / p_limit seconds, block or no
+--            block.  window_start is the time of the last change.
+CREATE OR REPLACE FUNCTION agentauth.count_attempt(p_scope text, p_ip text, p_user text,
+	p_limit integer, p_window integer, p_block integer)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	rate float8 := p_limit::float8 / p_window;   -- budget regained per second
+BEGIN
+	IF p_scope = 'ip_user' THEN
+		INSERT INTO agentauth.login_attempts AS a
+			(scope, client_ip, username, failures, window_start, blocked_until)
+		VALUES (p_scope, p_ip, p_user, 1, now(),
+			CASE WHEN p_limit <= 1 THEN now() + make_interval(secs => p_block) END)
+		ON CONFLICT (scope, client_ip, username) DO UPDATE SET
+			failures = CASE WHEN a.window_start + make_interval(secs => p_window) <= now()
+			                  OR a.blocked_until <= now() THEN 1 ELSE a.failures + 1 END,
+			window_start = CASE WHEN a.window_start + make_interval(secs => p_window) <= now()
+			                  OR a.blocked_until <= now() THEN now() ELSE a.window_start END,
+			blocked_until = CASE WHEN (CASE WHEN a.window_start + make_interval(secs => p_window) <= now()
+			                  OR a.blocked_until <= now() THEN 1 ELSE a.failures + 1 END) >= p_limit
+			                THEN now() + make_interval(secs => p_block) END,
+			block_logged = false
+		WHERE a.blocked_until IS NULL OR a.blocked_until <= now();
+	ELSE
+		-- level: what is left of the budget used, after draining since the
+		-- last change; the attempt fits if level + 1 <= p_limit.  The block
+		-- lasts until the next attempt fits again.
+		INSERT INTO agentauth.login_attempts AS a
+			(scope, client_ip, username, failures, window_start, blocked_until)
+		VALUES (p_scope, p_ip, p_user, 1, now(),
+			CASE WHEN p_limit <= 1 THEN now() + make_interval(secs => 1 / rate) END)
+		ON CONFLICT (scope, client_ip, username) DO UPDATE SET
+			failures = greatest(0, a.failures - extract(epoch FROM now() - a.window_start) * rate) + 1,
+			window_start = now(),
+			blocked_until = CASE
+				WHEN greatest(0, a.failures - extract(epoch FROM now() - a.window_start) * rate) + 1
+				     > p_limit - 1
+				THEN now() + make_interval(secs => (greatest(0, a.failures -
+				     extract(epoch FROM now() - a.window_start) * rate) + 2 - p_limit) / rate)
+				END,
+			block_logged = false
+		WHERE (a.blocked_until IS NULL OR a.blocked_until <= now())
+		  AND greatest(0, a.failures - extract(epoch FROM now() - a.window_start) * rate) + 1
+		      <= p_limit + 1e-6;
+	END IF;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'blocked' USING ERRCODE = 'AA429';
+	END IF;
+END
+$$;
+
+-- Starts a login.  Reserves the attempt before any password is checked:
+-- counts it on the (address, username), username and address keys in one
+-- statement, so parallel attempts are counted exactly and no more than the
+-- limits get through.  If a key is blocked nothing is counted and
+-- retry_after is the number of seconds until the longest block ends.
+-- Otherwise retry_after is 0, attempt_id names this attempt (for
+-- login_failed or login_succeeded, once each), and the agent the username
+-- names (ignoring case) is returned: its password hash only if it is
+-- active.  hash_cost is the bcrypt cost of new hashes (settings): the
+-- service re-hashes a weaker password with it at a successful login.  p_client_key is the address's counting key (an IPv6 network,
+-- doc/configuration.md ipv6_prefix), p_client_ip the address itself.
+-- Also removes a few expired counter rows and unfinished attempts.
+CREATE OR REPLACE FUNCTION agentauth.login_begin(p_client_key text, p_username text,
+	p_attempts integer, p_window integer, p_block integer,
+	p_account_attempts integer, p_account_window integer, p_ip_attempts integer,
+	p_client_ip text,
+	OUT retry_after integer, OUT attempt_id bigint, OUT agent_id bigint,
+	OUT password_hash text, OUT status text, OUT hash_cost integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s' AS $$
+DECLARE
+	u text := lower(left(coalesce(p_username, ''), 255));
+	ip text := coalesce(p_client_key, '');
+	s agentauth.settings;
+	r record;
+BEGIN
+	SELECT * INTO STRICT s FROM agentauth.settings;
+	PERFORM agentauth.require_setting(p_attempts BETWEEN 1 AND s.max_lockout_attempts,
+		'lockout_attempts');
+	PERFORM agentauth.require_setting(p_account_attempts BETWEEN 1 AND s.max_account_lockout_attempts,
+		'account_lockout_attempts');
+	PERFORM agentauth.require_setting(p_ip_attempts BETWEEN 1 AND s.max_ip_lockout_attempts,
+		'ip_lockout_attempts');
+	PERFORM agentauth.require_setting(p_window BETWEEN s.min_lockout_window AND 86400
+		AND p_account_window BETWEEN s.min_lockout_window AND 86400, 'lockout window');
+	PERFORM agentauth.require_setting(p_block BETWEEN s.min_lockout_block AND 86400,
+		'lockout_block');
+	retry_after := 0;
+	hash_cost := s.password_hash_cost;
+	-- a blocked key answers at once, without counting
+	PERFORM 1 FROM agentauth.login_attempts a
+	WHERE (a.scope, a.client_ip, a.username) IN (('ip_user', ip, u), ('user', '', u), ('ip', ip, ''))
+	  AND a.blocked_until > now();
+	IF NOT FOUND THEN
+		DELETE FROM agentauth.login_attempts WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM agentauth.login_attempts
+			WHERE window_start < now() - make_interval(secs =>
+				greatest(p_window, p_account_window) + p_block)
+			ORDER BY window_start LIMIT 2 FOR UPDATE SKIP LOCKED));
+		DELETE FROM agentauth.login_pending WHERE id = ANY (ARRAY(
+			SELECT id FROM agentauth.login_pending
+			WHERE created_at < now() - interval '1 hour'
+			ORDER BY created_at LIMIT 2 FOR UPDATE SKIP LOCKED));
+		BEGIN
+			PERFORM agentauth.count_attempt('ip_user', ip, u, p_attempts, p_window, p_block);
+			PERFORM agentauth.count_attempt('user', '', u, p_account_attempts,
+				p_account_window, p_block);
+			PERFORM agentauth.count_attempt('ip', ip, '', p_ip_attempts, p_window, p_block);
+			SELECT a.id, CASE WHEN a.status = 'active' THEN a.password_hash END, a.status
+			INTO agent_id, password_hash, status
+			FROM agentauth.agents a WHERE lower(a.username) = lower(p_username);
+			INSERT INTO agentauth.login_pending (username, user_key, client_ip, client_key, agent_id)
+			VALUES (left(coalesce(p_username, ''), 255), u, coalesce(p_client_ip, ''), ip, agent_id)
+			RETURNING id INTO attempt_id;
+			RETURN;
+		EXCEPTION WHEN SQLSTATE 'AA429' THEN
+			NULL;  -- blocked meanwhile: the counts of this attempt are rolled back
+		END;
+	END IF;
+	retry_after := 1;
+	FOR r IN
+		SELECT a.scope, a.client_ip, a.username, a.blocked_until, a.block_logged
+		FROM agentauth.login_attempts a
+		WHERE (a.scope, a.client_ip, a.username) IN (('ip_user', ip, u), ('user', '', u), ('ip', ip, ''))
+		  AND a.blocked_until > now()
+	LOOP
+		retry_after := greatest(retry_after,
+			ceil(extract(epoch FROM r.blocked_until - now()))::integer);
+		IF NOT r.block_logged THEN
+			-- the first refused attempt of a block goes to the audit
+			UPDATE agentauth.login_attempts SET block_logged = true
+			WHERE scope = r.scope AND client_ip = r.client_ip AND username = r.username
+			  AND NOT block_logged;
+			IF FOUND THEN
+				INSERT INTO agentauth.audit_events (event, username, client_ip, reason)
+				VALUES ('lockout', nullif(u, ''),
+					nullif(coalesce(nullif(p_client_ip, ''), ip), '')::inet,
+					CASE r.scope WHEN 'ip_user' THEN 'too many failures for this address and username'
+					WHEN 'user' THEN 'too many failures for this username'
+					ELSE 'too many failures from this address' END);
+			END IF;
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- A failed login: ends the attempt that login_begin counted and writes
+-- its audit row.  p_reason is one of a fixed list (doc/api.md "Failed
+-- logins in the audit"); nothing else can be written.  Returns false if
+-- there is no such attempt (already ended).
+CREATE OR REPLACE FUNCTION agentauth.login_failed(p_attempt_id bigint, p_reason text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	p agentauth.login_pending;
+BEGIN
+	IF p_reason IS NULL OR p_reason NOT IN ('username missing or not a string',
+		'username empty, too long or with control characters',
+		'password missing or not a string', 'password empty or with control characters',
+		'unknown username', 'wrong password', 'password too long',
+		'stored password hash uses a refused scheme', 'stored password hash is unusable',
+		'agent is blocked', 'agent is deleted') THEN
+		RAISE EXCEPTION 'login_failed: unknown reason %', p_reason USING ERRCODE = 'AA001';
+	END IF;
+	DELETE FROM agentauth.login_pending WHERE id = p_attempt_id RETURNING * INTO p;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason)
+	VALUES ('login_failure', p.agent_id, nullif(p.username, ''),
+		nullif(p.client_ip, '')::inet, p_reason);
+	RETURN true;
+END
+$$;
+
+-- A successful login of the attempt p_attempt_id: starts a session (a new
+-- refresh-token family that ends p_session_max_age seconds from now,
+-- rotations or not), stores its first refresh token (as its hash),
+-- records last_login_at and the audit event, clears the (address,
+-- username) counter and takes this attempt back from the username and
+-- address budgets.  p_new_hash, when not NULL, replaces a password hash
+-- weaker than the configured one (audit event password_rehashed).
+-- family_id is NULL if the attempt is unknown or the agent stopped being
+-- active meanwhile (then the failure is audited here).
+CREATE OR REPLACE FUNCTION agentauth.login_succeeded(p_attempt_id bigint, p_token_hash text,
+	p_refresh_ttl integer, p_session_max_age integer, p_new_hash text,
+	p_account_attempts integer, p_ip_attempts integer,
+	OUT family_id uuid, OUT agent_id bigint, OUT session_exp bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s' AS $$
+DECLARE
+	s agentauth.settings;
+	p agentauth.login_pending;
+	who text;
+	ends timestamptz;
+BEGIN
+	SELECT * INTO STRICT s FROM agentauth.settings;
+	PERFORM agentauth.require_setting(p_refresh_ttl BETWEEN 1 AND s.max_refresh_token_ttl,
+		'refresh_token_ttl');
+	PERFORM agentauth.require_setting(p_session_max_age BETWEEN 1 AND s.max_session_max_age,
+		'session_max_age');
+	DELETE FROM agentauth.login_pending lp WHERE lp.id = p_attempt_id RETURNING * INTO p;
+	IF NOT FOUND OR p.agent_id IS NULL THEN
+		RETURN;
+	END IF;
+	UPDATE agentauth.agents a SET last_login_at = now()
+	WHERE a.id = p.agent_id AND a.status = 'active'
+	RETURNING a.username INTO who;
+	IF NOT FOUND THEN
+		INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason)
+		VALUES ('login_failure', p.agent_id, nullif(p.username, ''),
+			nullif(p.client_ip, '')::inet, 'agent stopped being active during login');
+		RETURN;
+	END IF;
+	IF p_new_hash IS NOT NULL THEN
+		IF p_new_hash !~ '^\$2b\$[0-9]{2}\$[./A-Za-z0-9]{53}$'
+		   OR substr(p_new_hash, 5, 2)::integer < s.password_hash_cost THEN
+			RAISE EXCEPTION 'login_succeeded: a new hash must be bcrypt at cost % or more',
+				s.password_hash_cost USING ERRCODE = 'AA001';
+		END IF;
+		UPDATE agentauth.agents SET password_hash = p_new_hash WHERE id = p.agent_id;
+		INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason)
+		VALUES ('password_rehashed', p.agent_id, who, nullif(p.client_ip, '')::inet,
+			'at login: bcrypt cost ' || substr(p_new_hash, 5, 2));
+	END IF;
+	ends := now() + make_interval(secs => p_session_max_age);
+	family_id := gen_random_uuid();
+	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, session_exp, expires_at)
+	VALUES (decode(p_token_hash, 'hex'), family_id, p.agent_id, ends,
+		least(now() + make_interval(secs => p_refresh_ttl), ends));
+	INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip)
+	VALUES ('login_success', p.agent_id, who, nullif(p.client_ip, '')::inet);
+	DELETE FROM agentauth.login_attempts
+	WHERE scope = 'ip_user' AND client_ip = p.client_key AND username = p.user_key;
+	UPDATE agentauth.login_attempts SET failures = greatest(failures - 1, 0),
+		blocked_until = CASE WHEN failures - 1 <= CASE scope WHEN 'user'
+			THEN p_account_attempts ELSE p_ip_attempts END - 1 THEN NULL ELSE blocked_until END
+	WHERE failures > 0 AND ((scope = 'user' AND client_ip = '' AND username = p.user_key)
+	   OR (scope = 'ip' AND client_ip = p.client_key AND username = ''));
+	agent_id := p.agent_id;
+	session_exp := floor(extract(epoch FROM ends))::bigint;
+END
+$$;
+
+-- Is an agent token still good on agentauth's endpoints: the agent active
+-- and its session (p_family, the token's "sid" claim) not revoked?  No
+-- clock is compared: a session revoked is revoked, and a new login is a
+-- new session.
+CREATE OR REPLACE FUNCTION agentauth.agent_token_valid(p_agent_id bigint, p_family uuid)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT EXISTS (SELECT 1 FROM agentauth.agents a
+		WHERE a.id = p_agent_id AND a.status = 'active')
+	   AND EXISTS (SELECT 1 FROM agentauth.refresh_tokens r
+		WHERE r.family_id = p_family AND r.agent_id = p_agent_id AND r.customer_id IS NULL)
+	   AND NOT EXISTS (SELECT 1 FROM agentauth.refresh_tokens r
+		WHERE r.family_id = p_family AND r.revoked_at IS NOT NULL);
+$$;
+
+-- POST /refresh-tokens: uses up the presented token (by its SHA-256) and
+-- stores its successor in the same family, in one transaction.  Of N
+-- parallel uses of one token exactly one succeeds (the row lock decides).
+-- outcome: 'ok' (agent_id, family_id, session_exp set; for an impersonation
+-- session also the customer), 'invalid' (unknown, expired, revoked, the
+-- session is over, or the customer can no longer be impersonated), 'grace'
+-- (used less than p_grace seconds ago: refused without revoking, audited
+-- as refresh_reuse_in_grace), 'replay' (used before: the whole family is
+-- revoked), 'inactive' (the agent is not active).
+CREATE OR REPLACE FUNCTION agentauth.refresh_rotate(p_token_hash text, p_new_hash text,
+	p_ttl integer, p_client_ip text, p_grace integer, p_require_consent boolean,
+	OUT outcome text, OUT agent_id bigint, OUT customer_id bigint,
+	OUT customer_reference text, OUT session_exp bigint, OUT family_id uuid)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s' AS $$
+DECLARE
+	s agentauth.settings;
+	t record;
+BEGIN
+	SELECT * INTO STRICT s FROM agentauth.settings;
+	PERFORM agentauth.require_setting(p_ttl BETWEEN 1 AND s.max_refresh_token_ttl,
+		'refresh_token_ttl');
+	PERFORM agentauth.require_setting(p_grace BETWEEN 0 AND s.max_refresh_reuse_grace,
+		'refresh_reuse_grace');
+	UPDATE agentauth.refresh_tokens r SET used_at = now()
+	WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.used_at IS NULL
+	  AND r.revoked_at IS NULL AND r.expires_at > now()
+	RETURNING r.family_id, r.agent_id, r.customer_id, r.session_exp INTO t;
+	IF NOT FOUND THEN
+		outcome := 'invalid';
+		SELECT r.family_id, r.agent_id, r.used_at, r.revoked_at INTO t
+		FROM agentauth.refresh_tokens r WHERE r.token_hash = decode(p_token_hash, 'hex');
+		IF FOUND AND t.used_at IS NOT NULL AND t.revoked_at IS NULL
+		   AND t.used_at > now() - make_interval(secs => p_grace) THEN
+			outcome := 'grace';
+			INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason)
+			SELECT 'refresh_reuse_in_grace', a.id, a.username, nullif(p_client_ip, '')::inet,
+			       'a refresh token came back within the grace period: refused, session kept'
+			FROM agentauth.agents a WHERE a.id = t.agent_id;
+		ELSIF FOUND AND t.used_at IS NOT NULL THEN
+			outcome := 'replay';
+			UPDATE agentauth.refresh_tokens SET revoked_at = now()
+			WHERE refresh_tokens.family_id = t.family_id AND revoked_at IS NULL;
+			INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason)
+			SELECT 'refresh_replay', a.id, a.username, nullif(p_client_ip, '')::inet,
+			       'a used refresh token came back: its family is revoked'
+			FROM agentauth.agents a WHERE a.id = t.agent_id;
+		END IF;
+		RETURN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM agentauth.agents a WHERE a.id = t.agent_id
+	               AND a.status = 'active') THEN
+		outcome := 'inactive';
+	ELSIF t.session_exp IS NOT NULL AND t.session_exp <= now() THEN
+		outcome := 'invalid';   -- the session is over
+	ELSIF t.customer_id IS NOT NULL THEN
+		SELECT c.customer_reference INTO customer_reference FROM agentauth.customers c
+		WHERE c.id = t.customer_id AND c.deleted_at IS NULL
+		  AND (c.allow_assistance OR NOT p_require_consent);
+		outcome := CASE WHEN FOUND THEN 'ok' ELSE 'invalid' END;
+	ELSE
+		outcome := 'ok';
+	END IF;
+	IF outcome <> 'ok' THEN
+		customer_reference := NULL;
+		UPDATE agentauth.refresh_tokens SET revoked_at = now()
+		WHERE refresh_tokens.family_id = t.family_id AND revoked_at IS NULL;
+		RETURN;
+	END IF;
+	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id,
+		session_exp, expires_at)
+	VALUES (decode(p_new_hash, 'hex'), t.family_id, t.agent_id, t.customer_id, t.session_exp,
+		least(now() + make_interval(secs => p_ttl), t.session_exp));
+	agent_id := t.agent_id;
+	customer_id := t.customer_id;
+	family_id := t.family_id;
+	session_exp := floor(extract(epoch FROM t.session_exp))::bigint;
+END
+$$;
+
+-- GET /agent-customer-search (CONTRACT §7): the first row carries the total
+-- number of matches (other columns NULL), then the page of customers in id
+-- order.  Prefix match ignoring case on email, first and last name, exact
+-- match on the reference; %, _ and \ in q match literally.
+-- How it stays fast with millions of customers: a prefix is a byte range
+-- [lower(q), lower(q) with its last character incremented) that the
+-- text_pattern_ops indexes serve with parameters, so the statements are
+-- planned once per connection (generic plans); the count is one bitmap scan
+-- over the four indexes; an early page of a large result is found by
+-- walking the primary key (the first matches come soon), any other page by
+-- sorting the ids from the four index scans and fetching just the page.
+-- Counting a broad prefix still reads every matching row (about 0.1 s for
+-- 128 000 matches, doc/performance.md).  An empty q (everyone) and a q
+-- ending in U+10FFFF take the slower dynamic LIKE path.
+CREATE OR REPLACE FUNCTION agentauth.customer_search(p_q text, p_offset integer, p_limit integer)
+RETURNS TABLE (total bigint, customer_reference text, email text, first_name text,
+	last_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET max_parallel_workers_per_gather = 0 SET work_mem = '32MB'
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+	q text := coalesce(p_q, '');
+	lo text := lower(coalesce(p_q, ''));
+	hi text;
+	last_cp integer;
+	pattern text := replace(replace(replace(lower(q), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+	n bigint;
+	spread float8;
+BEGIN
+	IF lo <> '' AND ascii(right(lo, 1)) < 1114111 THEN
+		last_cp := ascii(right(lo, 1)) + 1;
+		IF last_cp = 55296 THEN
+			last_cp := 57344;   -- skip the surrogates
+		END IF;
+		hi := left(lo, -1) || chr(last_cp);
+		SELECT count(*) INTO n FROM agentauth.customers c WHERE c.deleted_at IS NULL AND
+			((lower(c.email) ~>=~ lo AND lower(c.email) ~<~ hi) OR
+			 (lower(c.first_name) ~>=~ lo AND lower(c.first_name) ~<~ hi) OR
+			 (lower(c.last_name) ~>=~ lo AND lower(c.last_name) ~<~ hi) OR
+			 c.customer_reference = q);
+		RETURN QUERY SELECT n, NULL::text, NULL::text, NULL::text, NULL::text;
+		IF n <= p_offset THEN
+			RETURN;
+		END IF;
+		IF n > 5000 THEN
+			SELECT reltuples INTO spread FROM pg_class
+			WHERE oid = 'agentauth.customers'::regclass;
+			spread := greatest(spread, 1) / n;   -- table rows per match
+		END IF;
+		IF n > 5000 AND (p_offset + p_limit) * spread < 20000 THEN
+			-- many matches, an early page: walking the primary key finds them soon
+			RETURN QUERY SELECT NULL::bigint, c.customer_reference, c.email, c.first_name,
+				c.last_name FROM agentauth.customers c WHERE c.deleted_at IS NULL AND
+				((lower(c.email) ~>=~ lo AND lower(c.email) ~<~ hi) OR
+				 (lower(c.first_name) ~>=~ lo AND lower(c.first_name) ~<~ hi) OR
+				 (lower(c.last_name) ~>=~ lo AND lower(c.last_name) ~<~ hi) OR
+				 c.customer_reference = q)
+				ORDER BY c.id LIMIT p_limit OFFSET p_offset;
+		ELSE
+			-- otherwise: the ids of the page from the index scans, then their rows
+			RETURN QUERY SELECT NULL::bigint, c.customer_reference, c.email, c.first_name,
+				c.last_name FROM (SELECT m.id FROM (
+					SELECT x.id FROM agentauth.customers x WHERE lower(x.email) ~>=~ lo
+						AND lower(x.email) ~<~ hi AND x.deleted_at IS NULL
+					UNION SELECT x.id FROM agentauth.customers x WHERE lower(x.first_name) ~>=~ lo
+						AND lower(x.first_name) ~<~ hi AND x.deleted_at IS NULL
+					UNION SELECT x.id FROM agentauth.customers x WHERE lower(x.last_name) ~>=~ lo
+						AND lower(x.last_name) ~<~ hi AND x.deleted_at IS NULL
+					UNION SELECT x.id FROM agentauth.customers x WHERE x.customer_reference = q
+						AND x.deleted_at IS NULL) m
+				ORDER BY m.id LIMIT p_limit OFFSET p_offset) p
+				JOIN agentauth.customers c ON c.id = p.id ORDER BY c.id;
+		END IF;
+		RETURN;
+	END IF;
+	-- everyone (q empty), or a q ending in the last code point: LIKE, planned per call
+	EXECUTE 'SELECT count(*) FROM agentauth.customers c WHERE c.deleted_at IS NULL AND '
+		'(lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR lower(c.last_name) LIKE $1 '
+		'OR c.customer_reference = $2)' INTO n USING pattern, q;
+	RETURN QUERY SELECT n, NULL::text, NULL::text, NULL::text, NULL::text;
+	IF n > p_offset THEN
+		RETURN QUERY EXECUTE 'SELECT NULL::bigint, c.customer_reference, c.email, '
+			'c.first_name, c.last_name FROM agentauth.customers c WHERE c.deleted_at IS NULL '
+			'AND (lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR '
+			'lower(c.last_name) LIKE $1 OR c.customer_reference = $2) '
+			'ORDER BY c.id LIMIT $3 OFFSET $4' USING pattern, q, p_limit, p_offset;
+	END IF;
+END
+$$;
+
+
+-- POST /agent-customer-impersonation-access-tokens: finds a live customer
+-- (with consent when required), starts the impersonation session (a
+-- refresh-token family ending at p_session_exp, the agent token's expiry,
+-- at most max_session_max_age from now) and writes the audit event.  No
+-- row (NULLs) = may not impersonate.
+CREATE OR REPLACE FUNCTION agentauth.impersonate(p_agent_id bigint,
+	p_customer_reference text, p_require_consent boolean, p_reason text,
+	p_client_ip text, p_token_hash text, p_refresh_ttl integer, p_session_exp bigint,
+	OUT customer_id bigint, OUT customer_reference text, OUT family_id uuid)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s' AS $$
+DECLARE
+	s agentauth.settings;
+	who text;
+BEGIN
+	SELECT * INTO STRICT s FROM agentauth.settings;
+	PERFORM agentauth.require_setting(p_refresh_ttl BETWEEN 1 AND s.max_refresh_token_ttl,
+		'refresh_token_ttl');
+	PERFORM agentauth.require_setting(to_timestamp(p_session_exp)
+		<= now() + make_interval(secs => s.max_session_max_age), 'session end');
+	SELECT a.username INTO who FROM agentauth.agents a
+	WHERE a.id = p_agent_id AND a.status = 'active';
+	IF FOUND THEN
+		SELECT c.id, c.customer_reference INTO customer_id, customer_reference
+		FROM agentauth.customers c
+		WHERE c.customer_reference = p_customer_reference AND c.deleted_at IS NULL
+		  AND (c.allow_assistance OR NOT p_require_consent);
+	END IF;
+	IF customer_id IS NULL THEN
+		INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason,
+			customer_reference)
+		VALUES ('impersonation_refused', p_agent_id, who, nullif(p_client_ip, '')::inet,
+			left(p_reason, 1000), left(p_customer_reference, 255));
+		RETURN;
+	END IF;
+	family_id := gen_random_uuid();
+	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id,
+		session_exp, expires_at)
+	VALUES (decode(p_token_hash, 'hex'), family_id, p_agent_id, customer_id,
+		to_timestamp(p_session_exp),
+		least(now() + make_interval(secs => p_refresh_ttl), to_timestamp(p_session_exp)));
+	INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason,
+		customer_id, customer_reference)
+	VALUES ('impersonation', p_agent_id, who, nullif(p_client_ip, '')::inet,
+		left(p_reason, 1000), customer_id, customer_reference);
+END
+$$;
+
+-- DELETE /refresh-tokens/{token}: revokes the token's family if the token
+-- belongs to the calling agent; other agents' tokens stay valid.
+CREATE OR REPLACE FUNCTION agentauth.refresh_revoke(p_agent_id bigint, p_token_hash text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	UPDATE agentauth.refresh_tokens SET revoked_at = now()
+	WHERE revoked_at IS NULL AND family_id = (SELECT r.family_id FROM agentauth.refresh_tokens r
+		WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.agent_id = p_agent_id);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
+		SELECT 'tokens_revoked', a.id, a.username, 'DELETE /refresh-tokens/{token}: ' ||
+		       n::text || ' token(s) of one session'
+		FROM agentauth.agents a WHERE a.id = p_agent_id;
+	END IF;
+	RETURN n;
+END
+$$;
+
+-- DELETE /refresh-tokens/mine: every session of the agent.
+CREATE OR REPLACE FUNCTION agentauth.refresh_revoke_mine(p_agent_id bigint)
+RETURNS integer
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT agentauth.revoke_tokens_of(p_agent_id, 'DELETE /refresh-tokens/mine');
+$$;
