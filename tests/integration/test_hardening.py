@@ -258,3 +258,49 @@ def test_weak_hash_is_rehashed_at_login_and_listed_before(env):
     expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.weak_password_hashes WHERE "
                                "username = '%s'" % user), "0", "off the list")
     expect_eq(env.login(user, "weak-pass").status, 201, "the new hash works")
+
+
+@test
+def test_username_budget_slides_and_a_block_does_not_reset_it(env):
+    # 5 failures per 4 s per username: a budget that regains one attempt
+    # every 0.8 s.  A block that ends must not hand out 5 new attempts.
+    pool = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=2,
+                        extra={"account_lockout_attempts": "5", "account_lockout_window": "4",
+                               "lockout_block": "1", "lockout_attempts": "1000"},
+                        name="budget")
+    nginx = harness.Nginx(env.workdir, pool.sock, name="nginx-budget")
+    user = "budget-%d@example.com" % os.getpid()
+    body = {"data": {"type": "agent-access-tokens",
+                     "attributes": {"username": user, "password": "x"}}}
+    try:
+        def one():
+            return request(nginx.port, "POST", "/auth/agent-access-tokens", body,
+                           {"X-Forwarded-For": new_client_ip()})
+        statuses = [one().status for _ in range(5)]
+        expect_eq(statuses, [401] * 5, "the first 5 failures, each from its own address")
+        r = one()
+        expect_eq(r.status, 429, "the 6th")
+        left = int(r.header("Retry-After"))
+        expect(1 <= left <= 1, "Retry-After: the next attempt fits in under a second (%d)" % left)
+        # wait out the block: exactly one attempt fits, not five
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            r = one()
+            if r.status == 401:
+                break
+            time.sleep(0.1)
+        expect_eq(r.status, 401, "an attempt fits again after the block")
+        expect_eq(one().status, 429, "and only one: a block does not reset the budget")
+        # hammer for 3 windows from ever new addresses: at most the budget
+        # plus what drains meanwhile (one per 0.8 s) gets through
+        start, n401, n = time.time(), 0, 0
+        while time.time() - start < 12:
+            s = one().status
+            n += 1
+            n401 += s == 401
+            expect(s in (401, 429), "status %d" % s)
+        expect(n401 <= 12 / 0.8 + 2, "%d failures let through in 12 s (of %d tries)" % (n401, n))
+        expect(n401 >= 12 / 0.8 / 2, "the budget drains: %d in 12 s" % n401)
+    finally:
+        nginx.stop()
+        pool.stop()
