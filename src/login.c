@@ -320,5 +320,5 @@ out:
 	}
 	if (password != NULL)
 		explicit_bzero((char *)password, plen);
-	json_put_wiped(root);
+	json_object_put(root);
 }
