@@ -247,7 +247,8 @@ def test_impersonation_token(env):
     expect_eq(list(a.keys()), ["tokenType", "expiresIn", "accessToken", "refreshToken"], "attrs")
     expect_eq(doc["links"]["self"], env.url(IMP), "links.self")
     c = claims_of(a["accessToken"])
-    expect_eq(list(c.keys()), ["aud", "jti", "iat", "nbf", "exp", "sub", "scopes", "act"],
+    expect_eq(list(c.keys()), ["aud", "jti", "iat", "nbf", "exp", "sub", "scopes", "act",
+                                "sid"],
               "claim order")
     expect_eq(c["sub"], '{"id_company_user":null,"id_agent":null,"customer_reference":"DE--21",'
               '"id_customer":21,"permissions":null}', "sub")
