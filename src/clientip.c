@@ -148,32 +148,69 @@ cidr_list_contains(const struct cidr_list *list, const char *ip)
 }
 
 void
-client_ip(const struct request *req, const struct cidr_list *trusted, char *out)
+client_ip(const char *remote_addr, const char *const *forwarded_for, size_t nforwarded,
+    const struct cidr_list *trusted, char *out)
 {
 	unsigned char addr[16];
-	const char *xff = req->forwarded_for, *end;
 	int family;
 
 	out[0] = '\0';
-	if (req->remote_addr == NULL ||
-	    ip_parse(req->remote_addr, strlen(req->remote_addr), &family, addr) < 0)
+	if (remote_addr == NULL ||
+	    ip_parse(remote_addr, strlen(remote_addr), &family, addr) < 0)
 		return;
 	inet_ntop(family, addr, out, CLIENT_IP_MAX);
-	if (xff == NULL || !contains(trusted, family, addr))
+	if (forwarded_for == NULL || nforwarded == 0 || !contains(trusted, family, addr))
 		return;
-	/* Walk the hops from the right; the first that is not a trusted proxy
-	 * is the client.  A malformed hop ends the walk: the last trusted hop
-	 * seen is then the best we know. */
-	end = xff + strlen(xff);
-	while (end > xff) {
-		const char *start = end;
-		while (start > xff && start[-1] != ',')
-			start--;
-		if (ip_parse(start, (size_t)(end - start), &family, addr) < 0)
-			return;
-		inet_ntop(family, addr, out, CLIENT_IP_MAX);
-		if (!contains(trusted, family, addr))
-			return;
-		end = start > xff ? start - 1 : xff;
+	if (nforwarded == 1 && forwarded_for[0][0] == '\0')
+		return;   /* an empty header: no hops */
+	/* Walk the hops from the right, across the values as if they were
+	 * joined by ',' (the last value is the one the nearest proxy added);
+	 * the first hop that is not a trusted proxy is the client.  A
+	 * malformed hop ends the walk: the last trusted hop seen is then the
+	 * best we know. */
+	for (size_t i = nforwarded; i-- > 0;) {
+		const char *v = forwarded_for[i], *end = v + strlen(v);
+
+		for (;;) {
+			const char *start = end;
+
+			while (start > v && start[-1] != ',')
+				start--;
+			if (ip_parse(start, (size_t)(end - start), &family, addr) < 0)
+				return;
+			inet_ntop(family, addr, out, CLIENT_IP_MAX);
+			if (!contains(trusted, family, addr))
+				return;
+			if (start == v)
+				break;
+			end = start - 1;
+		}
 	}
+}
+
+int
+client_key(const char *ip, unsigned ipv6_prefix, char *out)
+{
+	unsigned char addr[16];
+	unsigned full, rest;
+	size_t len;
+	int family;
+
+	out[0] = '\0';
+	if (ip == NULL || ip_parse(ip, strlen(ip), &family, addr) < 0)
+		return -1;
+	if (family == AF_INET || ipv6_prefix >= 128) {
+		inet_ntop(family, addr, out, CLIENT_IP_MAX);
+		return 0;
+	}
+	/* the network: the bits after the prefix cleared */
+	full = ipv6_prefix / 8;
+	rest = ipv6_prefix % 8;
+	if (rest != 0)
+		addr[full++] &= (unsigned char)(0xff << (8 - rest));
+	memset(addr + full, 0, sizeof(addr) - full);
+	inet_ntop(AF_INET6, addr, out, CLIENT_IP_MAX);
+	len = strlen(out);
+	snprintf(out + len, CLIENT_KEY_MAX - len, "/%u", ipv6_prefix);
+	return 0;
 }

@@ -21,11 +21,13 @@ struct config {
 	char *listen;            /* "unix:PATH" or "HOST:PORT"; "" = fd 0 */
 	char *auth_realm;        /* realm in WWW-Authenticate */
 	char *trusted_proxies;   /* CIDR list whose X-Forwarded-For is believed */
+	long ipv6_prefix;        /* IPv6 clients are counted by this network */
 	char *public_keys;       /* extra verification keys: PEM paths, ',' separated */
 	long access_token_ttl;   /* seconds */
 	long refresh_token_ttl;  /* seconds */
 	long session_max_age;    /* seconds: a login's refresh family ends then */
 	long max_body_bytes;
+	long read_timeout;       /* seconds to receive a whole request */
 	long workers;
 	long db_timeout;         /* milliseconds: connect + statement deadline */
 	long dummy_hash_cost;    /* bcrypt cost of the hash for unknown users */

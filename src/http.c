@@ -20,6 +20,52 @@ http_param(char *const *envp, const char *name)
 	return NULL;
 }
 
+/* The HTTP_X_FORWARDED_FOR values of envp into req, bounded as
+ * request_init says. */
+static void
+request_forwarded_for(struct request *req, char *const *envp)
+{
+	static const char name[] = "HTTP_X_FORWARDED_FOR=";
+	const size_t nlen = sizeof(name) - 1;
+	size_t total = 0, skip, n = 0, first, budget = REQUEST_FORWARDED_BYTES;
+
+	for (char *const *e = envp; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, nlen) == 0)
+			total++;
+	skip = total > REQUEST_FORWARDED_MAX ? total - REQUEST_FORWARDED_MAX : 0;
+	for (char *const *e = envp; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, name, nlen) != 0)
+			continue;
+		if (skip > 0)
+			skip--;
+		else
+			req->forwarded_for[n++] = *e + nlen;
+	}
+	/* from the right, whole values while they fit, then the whole hops of
+	 * the last bytes of the value that does not */
+	for (first = n; first > 0; first--) {
+		const char *v = req->forwarded_for[first - 1], *p;
+		size_t len = strlen(v);
+
+		if (len <= budget) {
+			budget -= len;
+			continue;
+		}
+		p = v + len - budget;   /* budget < len: p > v */
+		if (p[-1] != ',' && (p = strchr(p, ',')) != NULL)
+			p++;
+		if (p != NULL && *p != '\0') {
+			req->forwarded_for[first - 1] = p;
+			first--;
+		}
+		break;
+	}
+	if (first > 0)
+		memmove(req->forwarded_for, req->forwarded_for + first,
+		    (n - first) * sizeof(req->forwarded_for[0]));
+	req->forwarded_for_n = n - first;
+}
+
 void
 request_init(struct request *req, char *const *envp)
 {
@@ -39,7 +85,7 @@ request_init(struct request *req, char *const *envp)
 	req->authorization = http_param(envp, "HTTP_AUTHORIZATION");
 	req->agent_authorization = http_param(envp, "HTTP_X_AGENT_AUTHORIZATION");
 	req->remote_addr = http_param(envp, "REMOTE_ADDR");
-	req->forwarded_for = http_param(envp, "HTTP_X_FORWARDED_FOR");
+	request_forwarded_for(req, envp);
 	req->https = http_param(envp, "HTTPS");
 	req->request_scheme = http_param(envp, "REQUEST_SCHEME");
 	req->http_host = http_param(envp, "HTTP_HOST");
@@ -390,9 +436,13 @@ int
 http_query_get(const char *query, const char *name, char *out, size_t outlen)
 {
 	struct query_get q = { name, out, outlen };
+	int r;
 
 	out[0] = '\0';
-	return query_each(query, query_get_one, &q);
+	r = query_each(query, query_get_one, &q);
+	if (r < 0)
+		out[0] = '\0';   /* not a half-decoded value without its NUL */
+	return r;
 }
 
 struct query_without {

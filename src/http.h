@@ -11,6 +11,11 @@
 #define MEDIA_JSONAPI "application/vnd.api+json"
 #define MEDIA_JSON "application/json"
 
+/* X-Forwarded-For values kept by request_init: the last ones, and of them
+ * only the right-most bytes (the left part is what clients write). */
+#define REQUEST_FORWARDED_MAX 16
+#define REQUEST_FORWARDED_BYTES 8192
+
 struct request {
 	const char *method;
 	const char *script_name;
@@ -23,7 +28,10 @@ struct request {
 	const char *authorization;      /* HTTP_AUTHORIZATION or NULL */
 	const char *agent_authorization;/* HTTP_X_AGENT_AUTHORIZATION or NULL */
 	const char *remote_addr;
-	const char *forwarded_for;      /* HTTP_X_FORWARDED_FOR or NULL */
+	const char *forwarded_for[REQUEST_FORWARDED_MAX]; /* HTTP_X_FORWARDED_FOR
+	                                   values in the order passed, bounded
+	                                   (request_init) */
+	size_t forwarded_for_n;
 	const char *https;
 	const char *request_scheme;
 	const char *http_host;
@@ -49,7 +57,13 @@ struct response {
 /* Looks name up in a NULL-terminated "NAME=value" array.  Borrowed. */
 const char *http_param(char *const *envp, const char *name);
 
-/* Fills req from FastCGI params; no body yet. */
+/* Fills req from FastCGI params; no body yet.  Every HTTP_X_FORWARDED_FOR
+ * param is kept, in order: nginx passes one per header line, Apache one
+ * with the lines joined by ", ".  Bounded from the left, which only the
+ * client writes: the last REQUEST_FORWARDED_MAX values, and of those the
+ * right-most REQUEST_FORWARDED_BYTES bytes, cut after a ',' so that no
+ * part of an address is left (a value is dropped when no whole hop of it
+ * fits). */
 void request_init(struct request *req, char *const *envp);
 
 /* Frees the body (wiping it first: it may hold a password). */
@@ -86,7 +100,8 @@ int http_append_query(char *url, size_t outlen, const char *query);
 
 /* Looks up the query parameter name (compared after percent-decoding) and
  * writes its decoded value ('+' as space) into out.  Returns 1 if present,
- * 0 if absent, -1 if the value does not fit or decodes to a NUL byte. */
+ * 0 if absent, -1 if the value does not fit or decodes to a NUL byte.  out
+ * is "" unless 1 is returned. */
 int http_query_get(const char *query, const char *name, char *out, size_t outlen);
 
 /* Appends to out (size outlen) the raw "k=v" pairs of query whose decoded

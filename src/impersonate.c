@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gate.h"
 #include "issue.h"
@@ -19,6 +20,15 @@ static void
 fail_4104(struct exchange *x)
 {
 	response_error(x->res, 401, "4104", "Failed to impersonate a customer.");
+}
+
+/* The agent token passed the gate (clock_skew lets in one whose exp has
+ * just passed), but a token capped at its exp would be dead at birth. */
+static void
+fail_too_soon(struct exchange *x, long long agent_id)
+{
+	log_info("impersonation refused: agent=%lld: agent token expires too soon", agent_id);
+	response_error(x->res, 401, "4102", "Agent access token expires too soon.");
 }
 
 void
@@ -44,6 +54,11 @@ impersonate_handle(struct exchange *x)
 	}
 	if (!gate_agent_only(x, &c))
 		goto out;
+	/* refused before anything is stored or audited (doc/api.md §9.2) */
+	if (c.agent.exp - (long long)time(NULL) < ISSUE_MIN_TTL) {
+		fail_too_soon(x, c.agent.agent_id);
+		goto out;
+	}
 	ref = json_get_string_member(attrs, "customerReference", &rlen);
 	/* an unusable reference matches no customer; the refusal is audited */
 	if (ref != NULL && (rlen == 0 || rlen > REFERENCE_MAX || memchr(ref, '\0', rlen) != NULL ||
@@ -81,9 +96,13 @@ impersonate_handle(struct exchange *x)
 			.exp_cap = c.agent.exp,
 			.sid = PQgetvalue(res, 0, 2),
 		};
-		issue_respond(x, IMPERSONATE_TYPE, &s, refresh);
-		log_info("impersonation: agent=%lld customer=%lld ip=%s", s.agent_id, s.customer_id,
-		    x->client_ip[0] ? x->client_ip : "-");
+		/* the database was slow and the agent token ran out meanwhile:
+		 * the session stored has ended too (its session_exp) */
+		if (issue_respond(x, IMPERSONATE_TYPE, &s, refresh) < 0)
+			fail_too_soon(x, s.agent_id);
+		else
+			log_info("impersonation: agent=%lld customer=%lld ip=%s", s.agent_id,
+			    s.customer_id, x->client_ip[0] ? x->client_ip : "-");
 	}
 out:
 	PQclear(res);

@@ -19,28 +19,37 @@ customer_sub(long long customer_id, const char *reference)
 {
 	struct json_object *o = json_object_new_object();
 
-	if (o == NULL)
+	if (json_set_null(o, "id_company_user") < 0 || json_set_null(o, "id_agent") < 0 ||
+	    json_set(o, "customer_reference", json_object_new_string(reference)) < 0 ||
+	    json_set(o, "id_customer", json_object_new_int64(customer_id)) < 0 ||
+	    json_set_null(o, "permissions") < 0) {
+		json_object_put(o);
 		return NULL;
-	json_object_object_add(o, "id_company_user", NULL);
-	json_object_object_add(o, "id_agent", NULL);
-	json_object_object_add(o, "customer_reference", json_object_new_string(reference));
-	json_object_object_add(o, "id_customer", json_object_new_int64(customer_id));
-	json_object_object_add(o, "permissions", NULL);
+	}
 	return json_render(o, NULL);
 }
 
-void
-issue_respond(struct exchange *x, const char *type, const struct session *s,
-    const char *refresh)
+long
+issue_ttl(const struct config *cfg, const struct session *s, long long iat)
 {
-	const struct config *cfg = &x->app->cfg;
-	struct access_claims c = {
-		.aud = cfg->audience, .iss = cfg->issuer, .iat = (long long)time(NULL),
-		.ttl = cfg->access_token_ttl,
-	};
-	char self[BASE_URL_MAX + 128], act[48], *sub, *jwt = NULL, *body;
-	size_t len = 0;
+	/* an impersonation token never outlives the agent token behind it */
+	if (s->exp_cap > 0 && iat + cfg->access_token_ttl > s->exp_cap)
+		return (long)(s->exp_cap - iat);
+	return cfg->access_token_ttl;
+}
 
+char *
+issue_access_token(const struct config *cfg, const struct signing_key *key,
+    const struct session *s, long long iat)
+{
+	struct access_claims c = {
+		.aud = cfg->audience, .iss = cfg->issuer, .iat = iat,
+		.ttl = issue_ttl(cfg, s, iat), .sid = s->sid,
+	};
+	char act[48], *sub, *jwt;
+
+	if (c.ttl < ISSUE_MIN_TTL)
+		return NULL;
 	if (s->customer_id > 0) {
 		sub = customer_sub(s->customer_id, s->customer_reference);
 		c.scopes = customer_scopes;
@@ -52,26 +61,36 @@ issue_respond(struct exchange *x, const char *type, const struct session *s,
 		c.scopes = agent_scopes;
 		c.nscopes = 1;
 	}
-	/* an impersonation token never outlives the agent token behind it */
-	if (s->exp_cap > 0 && c.iat + c.ttl > s->exp_cap)
-		c.ttl = s->exp_cap > c.iat ? (long)(s->exp_cap - c.iat) : 0;
 	c.sub = sub;
-	c.sid = s->sid;
-	if (sub == NULL || (jwt = token_issue_access(&x->app->key, &c)) == NULL) {
+	jwt = sub != NULL ? token_issue_access(key, &c) : NULL;
+	free(sub);
+	return jwt;
+}
+
+int
+issue_respond(struct exchange *x, const char *type, const struct session *s,
+    const char *refresh)
+{
+	long long iat = (long long)time(NULL);
+	long ttl = issue_ttl(&x->app->cfg, s, iat);
+	char self[BASE_URL_MAX + 128], *jwt, *body;
+	size_t len = 0;
+
+	if (ttl < ISSUE_MIN_TTL)
+		return -1;
+	jwt = issue_access_token(&x->app->cfg, &x->app->key, s, iat);
+	if (jwt == NULL) {
 		log_error("cannot issue an access token");
 		response_error(x->res, 500, NULL, "Internal Server Error");
-		goto out;
+		return 0;
 	}
 	snprintf(self, sizeof(self), "%s/%s", x->base, type);
 	http_append_query(self, sizeof(self), x->req->query);
-	body = jsonapi_token_body(type, c.ttl, jwt, refresh, self, &len);
+	body = jsonapi_token_body(type, ttl, jwt, refresh, self, &len);
 	response_set_json(x->res, 201, MEDIA_JSONAPI, body, len);
 	response_add_header(x->res, "Cache-Control", "no-store");
 	response_add_header(x->res, "Pragma", "no-cache");
-out:
-	if (jwt != NULL) {
-		explicit_bzero(jwt, strlen(jwt));
-		free(jwt);
-	}
-	free(sub);
+	explicit_bzero(jwt, strlen(jwt));
+	free(jwt);
+	return 0;
 }

@@ -13,10 +13,31 @@ struct session {
 	const char *sid;                 /* the session (refresh-token family) id */
 };
 
+/* The shortest lifetime (exp - iat, seconds) of an access token we issue.
+ * A session with less time left (an impersonation capped by an agent token
+ * about to expire, which clock_skew may still let in) gets no token rather
+ * than one that is dead at birth (doc/api.md §9.2). */
+#define ISSUE_MIN_TTL 1
+
+/* The lifetime of an access token for s issued at iat: access_token_ttl,
+ * capped so that exp never passes s->exp_cap.  May be below ISSUE_MIN_TTL,
+ * or negative. */
+long issue_ttl(const struct config *cfg, const struct session *s, long long iat);
+
+/* Builds the claims of s's access token issued at iat (sub, scopes, act
+ * for an impersonation, exp from issue_ttl) and signs it with key.
+ * Returns a malloc'd JWT, which the caller wipes and frees, or NULL: memory
+ * ran out, signing failed, or the lifetime would be below ISSUE_MIN_TTL.
+ * Never a token with a claim missing. */
+char *issue_access_token(const struct config *cfg, const struct signing_key *key,
+    const struct session *s, long long iat);
+
 /* Answers 201 with {"data":{"type":type,...}} holding a new access token
  * for s and the given refresh token (already stored by the caller), with
- * links.self = <base>/<type>; or 500 if the token cannot be signed. */
-void issue_respond(struct exchange *x, const char *type, const struct session *s,
+ * links.self = <base>/<type>, or 500 if the token cannot be signed; and
+ * returns 0.  Returns -1 without answering if s has less than
+ * ISSUE_MIN_TTL seconds left: the caller refuses (401). */
+int issue_respond(struct exchange *x, const char *type, const struct session *s,
     const char *refresh);
 
 #endif

@@ -1,6 +1,9 @@
 /* jsonapi: strict JSON parser front end and JSON:API document helpers. */
 #include "jsonapi.h"
 
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,8 +307,14 @@ json_parse_strict(const char *text, size_t len)
 		goto out;
 	/* json-c counts the innermost scalar as a level too */
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH + 1);
-	if (tok == NULL)
-		goto out;
+	if (tok == NULL || len >= INT_MAX)
+		goto out_tok;
+	/* The tokener collects every string in tok->pb: grow it once to the
+	 * size of the text, so that it is never reallocated (leaving copies
+	 * behind) and can be wiped as a whole below. */
+	if (printbuf_memset(tok->pb, 0, 0, (int)len + 1) < 0)
+		goto out_tok;
+	printbuf_reset(tok->pb);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	/* The terminating NUL ends a top-level number or literal. */
 	root = json_tokener_parse_ex(tok, text, (int)len + 1);
@@ -314,7 +323,11 @@ json_parse_strict(const char *text, size_t len)
 		json_object_put(root);
 		root = NULL;
 	}
-	json_tokener_free(tok);
+out_tok:
+	if (tok != NULL) {
+		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
+		json_tokener_free(tok);
+	}
 	if (root == NULL)
 		goto out;
 	while (end < len && (text[end] == ' ' || text[end] == '\t' ||
@@ -376,19 +389,167 @@ json_get_string_member(struct json_object *obj, const char *name, size_t *len_r)
 	return json_object_get_string(v);
 }
 
+void
+json_put_wiped(struct json_object *root)
+{
+	if (json_object_is_type(root, json_type_string)) {
+		explicit_bzero((char *)json_object_get_string(root),
+		    (size_t)json_object_get_string_len(root));
+	} else if (json_object_is_type(root, json_type_object)) {
+		json_object_object_foreach(root, key, val) {
+			(void)key;
+			json_put_wiped(json_object_get(val));
+		}
+	} else if (json_object_is_type(root, json_type_array)) {
+		size_t n = json_object_array_length(root);
+		for (size_t i = 0; i < n; i++)
+			json_put_wiped(json_object_get(json_object_array_get_idx(root, i)));
+	}
+	json_object_put(root);
+}
+
+int
+json_set(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (obj == NULL || val == NULL || json_object_object_add(obj, key, val) != 0) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
+}
+
+int
+json_set_null(struct json_object *obj, const char *key)
+{
+	return obj != NULL && json_object_object_add(obj, key, NULL) == 0 ? 0 : -1;
+}
+
+int
+json_append(struct json_object *arr, struct json_object *val)
+{
+	if (arr == NULL || val == NULL || json_object_array_add(arr, val) != 0) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
+}
+
+/* json_render's serialiser, in two passes: with out NULL it only counts.
+ * It writes what json-c writes with JSON_C_TO_STRING_PLAIN |
+ * JSON_C_TO_STRING_NOSLASHESCAPE, but not through json-c's printbuf, whose
+ * appends ignore a failed allocation and leave pieces out (a "sub":""
+ * instead of the sub), and which grows by realloc, leaving copies. */
+#define RENDER_FAIL ((size_t)-1)
+
+static size_t
+put(char *out, size_t pos, const char *s, size_t n)
+{
+	if (out != NULL)
+		memcpy(out + pos, s, n);
+	return pos + n;
+}
+
+static size_t
+put_string(char *out, size_t pos, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char from[] = "\b\n\r\t\f\"\\", to[] = "bnrtf\"\\";
+
+	pos = put(out, pos, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *p = c != 0 ? strchr(from, c) : NULL;
+		char e[6] = { '\\', 'u', '0', '0', hex[(c >> 4) & 15], hex[c & 15] };
+
+		if (p != NULL) {
+			e[1] = to[p - from];
+			pos = put(out, pos, e, 2);
+		} else if (c < 0x20) {
+			pos = put(out, pos, e, 6);
+		} else {
+			pos = put(out, pos, s + i, 1);
+		}
+	}
+	return put(out, pos, "\"", 1);
+}
+
+static size_t put_value(char *out, size_t pos, struct json_object *v);
+
+static size_t
+put_object(char *out, size_t pos, struct json_object *o)
+{
+	int first = 1;
+
+	pos = put(out, pos, "{", 1);
+	json_object_object_foreach(o, key, val) {
+		if (!first)
+			pos = put(out, pos, ",", 1);
+		first = 0;
+		pos = put_string(out, pos, key, strlen(key));
+		pos = put(out, pos, ":", 1);
+		pos = put_value(out, pos, val);
+		if (pos == RENDER_FAIL)
+			return RENDER_FAIL;
+	}
+	return put(out, pos, "}", 1);
+}
+
+static size_t
+put_array(char *out, size_t pos, struct json_object *a)
+{
+	size_t n = json_object_array_length(a);
+
+	pos = put(out, pos, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			pos = put(out, pos, ",", 1);
+		pos = put_value(out, pos, json_object_array_get_idx(a, i));
+		if (pos == RENDER_FAIL)
+			return RENDER_FAIL;
+	}
+	return put(out, pos, "]", 1);
+}
+
+/* Returns the position after v, or RENDER_FAIL for a type we never write
+ * (double). */
+static size_t
+put_value(char *out, size_t pos, struct json_object *v)
+{
+	char num[24];
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return put(out, pos, "null", 4);
+	case json_type_boolean:
+		return json_object_get_boolean(v) ? put(out, pos, "true", 4) :
+		    put(out, pos, "false", 5);
+	case json_type_int:
+		return put(out, pos, num, (size_t)snprintf(num, sizeof(num), "%" PRId64,
+		    json_object_get_int64(v)));
+	case json_type_string:
+		return put_string(out, pos, json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v));
+	case json_type_object:
+		return put_object(out, pos, v);
+	case json_type_array:
+		return put_array(out, pos, v);
+	default:
+		return RENDER_FAIL;
+	}
+}
+
 char *
 json_render(struct json_object *root, size_t *len_r)
 {
-	const char *s;
-	size_t len = 0;
+	size_t len;
 	char *out = NULL;
 
 	if (root == NULL)
 		return NULL;
-	s = json_object_to_json_string_length(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (s != NULL && (out = malloc(len + 1)) != NULL) {
-		memcpy(out, s, len + 1);
+	len = put_value(NULL, 0, root);
+	if (len != RENDER_FAIL && (out = malloc(len + 1)) != NULL) {
+		put_value(out, 0, root);
+		out[len] = '\0';
 		if (len_r != NULL)
 			*len_r = len;
 	}
@@ -399,50 +560,77 @@ json_render(struct json_object *root, size_t *len_r)
 char *
 jsonapi_error_body(int status, const char *code, const char *detail, size_t *len_r)
 {
-	struct json_object *root = json_object_new_object();
-	struct json_object *errors = json_object_new_array();
-	struct json_object *err = json_object_new_object();
+	struct json_object *root = json_object_new_object(), *errors, *err;
 
-	if (root == NULL || errors == NULL || err == NULL) {
+	/* each container is attached first, so that putting root frees all */
+	if (json_set(root, "errors", errors = json_object_new_array()) < 0 ||
+	    json_append(errors, err = json_object_new_object()) < 0 ||
+	    (code != NULL && json_set(err, "code", json_object_new_string(code)) < 0) ||
+	    json_set(err, "status", json_object_new_int(status)) < 0 ||
+	    json_set(err, "detail", json_object_new_string(detail)) < 0) {
 		json_object_put(root);
-		json_object_put(errors);
-		json_object_put(err);
 		return NULL;
 	}
-	if (code != NULL)
-		json_object_object_add(err, "code", json_object_new_string(code));
-	json_object_object_add(err, "status", json_object_new_int(status));
-	json_object_object_add(err, "detail", json_object_new_string(detail));
-	json_object_array_add(errors, err);
-	json_object_object_add(root, "errors", errors);
 	return json_render(root, len_r);
+}
+
+/* Are s's characters all base64url or '.' (nothing to escape in JSON)? */
+static int
+token_chars(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
 }
 
 char *
 jsonapi_token_body(const char *type, long expires_in, const char *access_token,
     const char *refresh_token, const char *self, size_t *len_r)
 {
-	struct json_object *root = json_object_new_object();
-	struct json_object *data = json_object_new_object();
-	struct json_object *attrs = json_object_new_object();
-	struct json_object *links = json_object_new_object();
+	static const char slot_a[] = "\"accessToken\":\"", slot_r[] = "\",\"refreshToken\":\"";
+	struct json_object *root = json_object_new_object(), *data, *attrs, *links;
+	size_t slen = 0, alen, rlen, head, tail, pos;
+	char *skel, *at, *out;
 
-	if (root == NULL || data == NULL || attrs == NULL || links == NULL) {
+	if (!token_chars(access_token) || !token_chars(refresh_token) ||
+	    json_set(root, "data", data = json_object_new_object()) < 0 ||
+	    json_set(data, "type", json_object_new_string(type)) < 0 ||
+	    json_set_null(data, "id") < 0 ||
+	    json_set(data, "attributes", attrs = json_object_new_object()) < 0 ||
+	    json_set(attrs, "tokenType", json_object_new_string("Bearer")) < 0 ||
+	    json_set(attrs, "expiresIn", json_object_new_int64(expires_in)) < 0 ||
+	    json_set(attrs, "accessToken", json_object_new_string("")) < 0 ||
+	    json_set(attrs, "refreshToken", json_object_new_string("")) < 0 ||
+	    json_set(data, "links", links = json_object_new_object()) < 0 ||
+	    json_set(links, "self", json_object_new_string(self)) < 0) {
 		json_object_put(root);
-		json_object_put(data);
-		json_object_put(attrs);
-		json_object_put(links);
 		return NULL;
 	}
-	json_object_object_add(attrs, "tokenType", json_object_new_string("Bearer"));
-	json_object_object_add(attrs, "expiresIn", json_object_new_int64(expires_in));
-	json_object_object_add(attrs, "accessToken", json_object_new_string(access_token));
-	json_object_object_add(attrs, "refreshToken", json_object_new_string(refresh_token));
-	json_object_object_add(links, "self", json_object_new_string(self));
-	json_object_object_add(data, "type", json_object_new_string(type));
-	json_object_object_add(data, "id", NULL);
-	json_object_object_add(data, "attributes", attrs);
-	json_object_object_add(data, "links", links);
-	json_object_object_add(root, "data", data);
-	return json_render(root, len_r);
+	/* the skeleton has the tokens empty: ..."accessToken":"","refreshToken":""...
+	 * (the first such text: type is ours, and a quote inside self is escaped) */
+	skel = json_render(root, &slen);
+	if (skel == NULL)
+		return NULL;
+	at = strstr(skel, "\"accessToken\":\"\",\"refreshToken\":\"\"");
+	alen = strlen(access_token);
+	rlen = strlen(refresh_token);
+	out = at != NULL ? malloc(slen + alen + rlen + 1) : NULL;
+	if (out != NULL) {
+		head = (size_t)(at - skel) + sizeof(slot_a) - 1;
+		tail = head + sizeof(slot_r) - 1;
+		memcpy(out, skel, head);
+		memcpy(out + head, access_token, alen);
+		pos = head + alen;
+		memcpy(out + pos, slot_r, sizeof(slot_r) - 1);
+		pos += sizeof(slot_r) - 1;
+		memcpy(out + pos, refresh_token, rlen);
+		pos += rlen;
+		memcpy(out + pos, skel + tail, slen - tail + 1);
+		if (len_r != NULL)
+			*len_r = slen + alen + rlen;
+	}
+	free(skel);
+	return out;
 }

@@ -40,8 +40,25 @@ enum jsonapi_status jsonapi_parse_resource(const char *body, size_t len,
 const char *json_get_string_member(struct json_object *obj, const char *name,
     size_t *len_r);
 
+/* Puts root after wiping every string value in the tree (for trees parsed
+ * from a request body, which may hold a password or a token). */
+void json_put_wiped(struct json_object *root);
+
+/* Building documents when memory may run out (doc/STYLE.md "Out of
+ * memory").  json_set adds val to obj under key and takes ownership of
+ * val, which may be NULL: the constructor that made it ran out of memory.
+ * Returns 0, or -1 (val put) if obj or val is NULL or the member cannot be
+ * added.  json_set_null adds a JSON null on purpose; json_append appends
+ * val to the array arr like json_set.  Chain them with ||, so that after a
+ * failure no further value is made. */
+int json_set(struct json_object *obj, const char *key, struct json_object *val);
+int json_set_null(struct json_object *obj, const char *key);
+int json_append(struct json_object *arr, struct json_object *val);
+
 /* Serialises root compactly (no slash escaping) into a malloc'd string and
- * puts root.  Returns NULL on allocation failure. */
+ * puts root.  Returns NULL if root is NULL, memory ran out or the tree holds
+ * a double.  The text is json-c's, written by our own code: json-c's
+ * serialiser leaves pieces out silently when memory runs out. */
 char *json_render(struct json_object *root, size_t *len_r);
 
 /* {"errors":[{"code":code,"status":status,"detail":detail}]}; code may be
@@ -52,7 +69,10 @@ char *jsonapi_error_body(int status, const char *code, const char *detail,
 /* The token document of the login and refresh endpoints:
  * {"data":{"type":type,"id":null,"attributes":{"tokenType":"Bearer",
  * "expiresIn":n,"accessToken":a,"refreshToken":r},"links":{"self":self}}}
- * Returns a malloc'd string or NULL. */
+ * The two tokens (base64url and '.', else NULL) never pass through json-c:
+ * they are copied into the rendered document, so that no library buffer
+ * keeps them.  Returns a malloc'd string (the caller wipes and frees it)
+ * or NULL. */
 char *jsonapi_token_body(const char *type, long expires_in, const char *access_token,
     const char *refresh_token, const char *self, size_t *len_r);
 

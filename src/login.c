@@ -53,11 +53,11 @@ monotonic_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Every failed check of a password takes at least verify_floor_us, so
- * that response times do not tell which usernames exist, whatever scheme
- * and cost an agent's hash has (doc/security.md "Timing").  The floor is
- * a quarter above the running mean of this worker's checks against the
- * dummy hash (dummy_hash_cost). */
+/* Every failed password check takes as long: half again the running
+ * mean of this worker's checks against the dummy hash (dummy_hash_cost),
+ * or more when the check itself took longer.  So response times do not
+ * tell which usernames exist, whatever scheme and cost an agent's hash has
+ * (doc/security.md "Timing"). */
 static long long dummy_mean_us;
 
 static void
@@ -78,11 +78,11 @@ pad_to_floor(struct exchange *x, long long started)
 	struct timespec ts;
 
 	if (dummy_mean_us == 0) {
-		/* first failure in this worker: measure one dummy check */
+		/* the first failure of this worker: measure a dummy check */
 		static const char probe[] = "calibration";
 		dummy_verify(x, probe, sizeof(probe) - 1);
 	}
-	left = dummy_mean_us + dummy_mean_us / 4 - (monotonic_us() - started);
+	left = dummy_mean_us + dummy_mean_us / 2 - (monotonic_us() - started);
 	if (left <= 0)
 		return;
 	ts.tv_sec = (time_t)(left / 1000000);
@@ -186,7 +186,7 @@ begin_attempt(struct exchange *x, const char *username_key)
 	snprintf(v[3], sizeof(v[3]), "%ld", cfg->account_lockout_attempts);
 	snprintf(v[4], sizeof(v[4]), "%ld", cfg->account_lockout_window);
 	snprintf(v[5], sizeof(v[5]), "%ld", cfg->ip_lockout_attempts);
-	params[0] = x->client_ip;
+	params[0] = x->client_key;
 	params[1] = username_key;
 	for (int i = 0; i < 6; i++)
 		params[2 + i] = v[i];
@@ -320,5 +320,5 @@ out:
 	}
 	if (password != NULL)
 		explicit_bzero((char *)password, plen);
-	json_object_put(root);
+	json_put_wiped(root);
 }

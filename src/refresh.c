@@ -75,9 +75,17 @@ refresh_handle_post(struct exchange *x)
 			.sid = PQgetvalue(res, 0, 5),
 		};
 		x->agent_id = sess.agent_id;
-		issue_respond(x, REFRESH_TYPE, &sess, refresh);
-		log_info("refresh: agent=%lld customer=%lld ip=%s", sess.agent_id, sess.customer_id,
-		    x->client_ip[0] ? x->client_ip : "-");
+		if (issue_respond(x, REFRESH_TYPE, &sess, refresh) < 0) {
+			/* the database saw the impersonation session alive, but it
+			 * ends within ISSUE_MIN_TTL by our clock: no dead token (the
+			 * successor stored expires with the session, unseen) */
+			log_info("refresh refused: session ends too soon ip=%s",
+			    x->client_ip[0] ? x->client_ip : "-");
+			fail_004(x);
+		} else {
+			log_info("refresh: agent=%lld customer=%lld ip=%s", sess.agent_id,
+			    sess.customer_id, x->client_ip[0] ? x->client_ip : "-");
+		}
 	} else {
 		log_info("refresh refused: %s ip=%s", outcome, x->client_ip[0] ? x->client_ip : "-");
 		fail_004(x);
@@ -85,9 +93,7 @@ refresh_handle_post(struct exchange *x)
 	PQclear(res);
 out:
 	explicit_bzero(refresh, sizeof(refresh));
-	if (token != NULL)
-		explicit_bzero((char *)token, len);
-	json_object_put(root);
+	json_put_wiped(root);
 }
 
 void

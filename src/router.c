@@ -179,7 +179,9 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 	hex_encode(request_id, rnd, sizeof(rnd));
 
 	router_resolve(req, &mount, &mount_len, &path);
-	client_ip(req, &app->trusted_proxies, x.client_ip);
+	client_ip(req->remote_addr, req->forwarded_for, req->forwarded_for_n,
+	    &app->trusted_proxies, x.client_ip);
+	client_key(x.client_ip, (unsigned)app->cfg.ipv6_prefix, x.client_key);
 	if (http_base_url(req, app->cfg.base_url, mount, mount_len, x.base,
 	    sizeof(x.base)) < 0) {
 		response_error(res, 400, NULL, "Request URL is too long.");

@@ -19,6 +19,7 @@ struct exchange {
 	const char *id;            /* resource id after the path, or NULL */
 	char base[BASE_URL_MAX];   /* absolute URL of the mount point */
 	char client_ip[CLIENT_IP_MAX]; /* "" when unknown */
+	char client_key[CLIENT_KEY_MAX]; /* its lock-out counting key (client_key()) */
 	long long agent_id;        /* the agent acting, once known (for the log) */
 };
 

@@ -74,17 +74,17 @@ page_link(struct exchange *x, const char *others, long offset, long limit, char 
 	return json_object_new_string(link);
 }
 
-static struct json_object *
-customer_object(const PGresult *res, int row)
+/* Appends the customer of row to arr.  Returns 0 or -1 (out of memory). */
+static int
+append_customer(struct json_object *arr, const PGresult *res, int row)
 {
-	struct json_object *c = json_object_new_object();
+	struct json_object *c;
 
-	json_object_object_add(c, "customerReference",
-	    json_object_new_string(PQgetvalue(res, row, 1)));
-	json_object_object_add(c, "email", json_object_new_string(PQgetvalue(res, row, 2)));
-	json_object_object_add(c, "firstName", json_object_new_string(PQgetvalue(res, row, 3)));
-	json_object_object_add(c, "lastName", json_object_new_string(PQgetvalue(res, row, 4)));
-	return c;
+	return json_append(arr, c = json_object_new_object()) < 0 ||
+	    json_set(c, "customerReference", json_object_new_string(PQgetvalue(res, row, 1))) < 0 ||
+	    json_set(c, "email", json_object_new_string(PQgetvalue(res, row, 2))) < 0 ||
+	    json_set(c, "firstName", json_object_new_string(PQgetvalue(res, row, 3))) < 0 ||
+	    json_set(c, "lastName", json_object_new_string(PQgetvalue(res, row, 4))) < 0 ? -1 : 0;
 }
 
 void
@@ -98,7 +98,7 @@ search_handle(struct exchange *x)
 	PGresult *res = NULL;
 	long long total = 0;
 	size_t len = 0, qlen, cap;
-	int valid_q;
+	int valid_q, failed;
 	char *body;
 
 	if (search_paging(x->req->query, x->app->cfg.search_max_limit, &pg) < 0) {
@@ -135,37 +135,35 @@ search_handle(struct exchange *x)
 	snprintf(self, cap, "%s/" SEARCH_TYPE, x->base);
 	http_append_query(self, cap, x->req->query);
 
+	/* each container is attached first, so that putting root frees all;
+	 * out of memory: root is put and json_render(NULL) gives the 500 */
 	root = json_object_new_object();
-	data = json_object_new_array();
-	item = json_object_new_object();
-	attrs = json_object_new_object();
-	customers = json_object_new_array();
-	ilinks = json_object_new_object();
-	links = json_object_new_object();
-	for (int i = 1; res != NULL && i < PQntuples(res); i++)
-		json_object_array_add(customers, customer_object(res, i));
+	failed = json_set(root, "data", data = json_object_new_array()) < 0 ||
+	    json_append(data, item = json_object_new_object()) < 0 ||
+	    json_set(item, "type", json_object_new_string(SEARCH_TYPE)) < 0 ||
+	    json_set_null(item, "id") < 0 ||
+	    json_set(item, "attributes", attrs = json_object_new_object()) < 0 ||
+	    json_set(attrs, "customers", customers = json_object_new_array()) < 0 ||
+	    json_set(item, "links", ilinks = json_object_new_object()) < 0 ||
+	    json_set(ilinks, "self", json_object_new_string(self)) < 0 ||
+	    json_set(root, "links", links = json_object_new_object()) < 0 ||
+	    json_set(links, "self", json_object_new_string(self)) < 0;
+	for (int i = 1; !failed && res != NULL && i < PQntuples(res); i++)
+		failed = append_customer(customers, res, i) < 0;
 	PQclear(res);
-	json_object_object_add(attrs, "customers", customers);
-	json_object_object_add(item, "type", json_object_new_string(SEARCH_TYPE));
-	json_object_object_add(item, "id", NULL);
-	json_object_object_add(item, "attributes", attrs);
-	json_object_object_add(ilinks, "self", json_object_new_string(self));
-	json_object_object_add(item, "links", ilinks);
-	json_object_array_add(data, item);
-	json_object_object_add(root, "data", data);
-	json_object_object_add(links, "self", json_object_new_string(self));
-	if (total > 0) {
+	if (!failed && total > 0) {
 		long last = pg.limit * (long)((total + pg.limit - 1) / pg.limit - 1);
-		json_object_object_add(links, "last", page_link(x, others, last, pg.limit, link, cap));
-		json_object_object_add(links, "first", page_link(x, others, 0, pg.limit, link, cap));
-		if (pg.offset > 0)
-			json_object_object_add(links, "prev", page_link(x, others,
-			    pg.offset - pg.limit > 0 ? pg.offset - pg.limit : 0, pg.limit, link, cap));
-		if (pg.offset + pg.limit < total)
-			json_object_object_add(links, "next", page_link(x, others,
-			    pg.offset + pg.limit, pg.limit, link, cap));
+		failed = json_set(links, "last", page_link(x, others, last, pg.limit, link, cap)) < 0 ||
+		    json_set(links, "first", page_link(x, others, 0, pg.limit, link, cap)) < 0 ||
+		    (pg.offset > 0 && json_set(links, "prev", page_link(x, others,
+		    pg.offset - pg.limit > 0 ? pg.offset - pg.limit : 0, pg.limit, link, cap)) < 0) ||
+		    (pg.offset + pg.limit < total && json_set(links, "next", page_link(x, others,
+		    pg.offset + pg.limit, pg.limit, link, cap)) < 0);
 	}
-	json_object_object_add(root, "links", links);
+	if (failed) {
+		json_object_put(root);
+		root = NULL;
+	}
 	body = json_render(root, &len);
 	response_set_json(x->res, 200, MEDIA_JSONAPI, body, len);
 	response_add_header(x->res, "Cache-Control", "no-store");

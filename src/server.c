@@ -1,7 +1,11 @@
 /* server: accept loop, body reading, response writing, prefork master. */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,11 +49,57 @@ install_stop_handler(void (*handler)(int))
 	signal(SIGHUP, SIG_IGN);
 }
 
+size_t
+server_read_stdin(struct FCGX_Stream *in, char *buf, size_t cap)
+{
+	size_t n = 0, avail;
+	int c;
+
+	while (n < cap) {
+		/* [rdNext, stop) is the unread part of libfcgi's buffer */
+		avail = (size_t)(in->stop - in->rdNext);
+		if (avail == 0) {
+			/* refills the buffer from the socket, or ends */
+			c = FCGX_GetChar(in);
+			if (c == EOF)
+				break;
+			in->rdNext[-1] = 0;
+			buf[n++] = (char)c;
+			continue;
+		}
+		if (avail > cap - n)
+			avail = cap - n;
+		memcpy(buf + n, in->rdNext, avail);
+		explicit_bzero(in->rdNext, avail);
+		in->rdNext += avail;
+		n += avail;
+	}
+	return n;
+}
+
+int
+server_flush_wiped(struct FCGX_Stream *out)
+{
+	if (FCGX_FFlush(out) != 0 || FCGX_GetError(out) != 0)
+		return -1;
+	/* [wrNext, stop) is free space: after the flush the whole buffer but
+	 * its record header, so the bytes just sent */
+	explicit_bzero(out->wrNext, (size_t)(out->stop - out->wrNext));
+	return 0;
+}
+
+void
+server_wipe_params(char **envp)
+{
+	for (; envp != NULL && *envp != NULL; envp++)
+		explicit_bzero(*envp, strlen(*envp));
+}
+
 /* Reads the request body, at most max + 1 bytes, into req. */
 static void
 read_body(FCGX_Request *fr, struct request *req, size_t max)
 {
-	size_t cap = max + 1, n = 0;
+	size_t cap = max + 1, n;
 	char *buf;
 
 	req->body_status = 0;
@@ -63,12 +113,7 @@ read_body(FCGX_Request *fr, struct request *req, size_t max)
 		req->body_status = 503;
 		return;
 	}
-	while (n < cap) {
-		int r = FCGX_GetStr(buf + n, (int)(cap - n), fr->in);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
+	n = server_read_stdin(fr->in, buf, cap);
 	buf[n] = '\0';
 	req->body = buf;
 	req->body_len = n;
@@ -97,19 +142,194 @@ write_response(FCGX_Request *fr, const struct response *res)
 		FCGX_PutStr(res->body, (int)res->body_len, fr->out);
 }
 
+/* The read deadline (read_timeout; doc/security.md "FastCGI connections:
+ * smuggling and stalls").  libfcgi has no timeouts.  alarm() raises
+ * SIGALRM when a connection's time is up, and the handler shuts the
+ * connection down both ways: the read or write libfcgi is blocked in
+ * returns (EINTR, the handler has no SA_RESTART), and every later one ends
+ * at once, however the peer trickles.  (SO_RCVTIMEO would bound each read
+ * only, and Linux does not pass it from a Unix listening socket to the
+ * connections it accepts.) */
+static volatile sig_atomic_t deadline_fd = -1;
+static volatile sig_atomic_t deadline_passed;
+
+static void
+on_deadline(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	deadline_passed = 1;
+	if (deadline_fd >= 0)
+		shutdown(deadline_fd, SHUT_RDWR);
+	errno = saved;
+}
+
+/* Gives connection fd seconds from now; deadline_passed says whether they
+ * ran out. */
+static void
+deadline_start(int fd, long seconds)
+{
+	alarm(0);
+	deadline_passed = 0;
+	deadline_fd = fd;
+	alarm((unsigned)seconds);
+}
+
+static void
+deadline_stop(void)
+{
+	alarm(0);
+	deadline_fd = -1;
+}
+
+/* FCGI_WEB_SERVER_ADDRS, as libfcgi reads it: the IPv4 addresses,
+ * separated by commas, that may connect over TCP; unset or empty: any
+ * peer.  1 if the peer sa may connect. */
+static int
+web_server_ok(const struct sockaddr_storage *sa, const char *list)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	char item[INET_ADDRSTRLEN];
+	struct in_addr a;
+	size_t n;
+
+	if (sa->ss_family != AF_INET || list == NULL || list[0] == '\0')
+		return 1;
+	for (const char *p = list; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		if (n >= sizeof(item))
+			continue;
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (inet_pton(AF_INET, item, &a) == 1 && a.s_addr == sin->sin_addr.s_addr)
+			return 1;
+	}
+	return 0;
+}
+
+/* Waits for the next connection on listen_fd and returns it, or -1 when
+ * the worker is to stop or accept fails for good (logged).  Connections
+ * are accepted here, not by libfcgi, so that the deadline starts with
+ * them; what libfcgi's accept did is done here too (TCP_NODELAY,
+ * FCGI_WEB_SERVER_ADDRS). */
+static int
+accept_connection(int listen_fd, const char *web_servers)
+{
+	struct sockaddr_storage sa;
+	struct pollfd p;
+	socklen_t len;
+	int fd, one = 1;
+
+	while (!stop_requested) {
+		len = sizeof(sa);
+		fd = accept(listen_fd, (struct sockaddr *)&sa, &len);
+		if (fd < 0) {
+			switch (errno) {
+			case EAGAIN:
+				/* a non-blocking listening socket, as passed to us */
+				p.fd = listen_fd;
+				p.events = POLLIN;
+				poll(&p, 1, -1);
+				continue;
+			case EINTR:
+			case ECONNABORTED:
+			case ECONNRESET:
+			case EPROTO:
+			case EPERM:
+			case ETIMEDOUT:
+			case ENETDOWN:
+			case ENETUNREACH:
+			case EHOSTDOWN:
+			case EHOSTUNREACH:
+			case ENONET:
+			case ENOPROTOOPT:
+			case EOPNOTSUPP:
+				/* this connection failed, not the socket */
+				continue;
+			default:
+				log_error("cannot accept a connection: %s", strerror(errno));
+				return -1;
+			}
+		}
+		if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (web_server_ok(&sa, web_servers))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* Waits at most seconds for the next request to begin on a kept
+ * connection.  1 when bytes (or the peer's close) arrived, else 0. */
+static int
+wait_request(int fd, long seconds)
+{
+	struct pollfd p;
+	int r;
+
+	p.fd = fd;
+	p.events = POLLIN;
+	do
+		r = poll(&p, 1, (int)(seconds * 1000));
+	while (r < 0 && errno == EINTR && !stop_requested);
+	return r > 0;
+}
+
+/* Closes fr's connection, if any, through libfcgi (which half-closes it
+ * and reads until the peer closes too), within the deadline. */
+static void
+close_connection(FCGX_Request *fr, long seconds)
+{
+	if (fr->ipcFd >= 0)
+		deadline_start(fr->ipcFd, seconds);
+	FCGX_Free(fr, 1);
+	deadline_stop();
+}
+
+/* Serves the request whose parameters FCGX_Accept_r has read, within the
+ * deadline that worker_loop started; returns with the deadline started
+ * again, for the answer and FCGX_Finish_r. */
 static void
 serve_one(struct app *app, FCGX_Request *fr)
 {
 	struct request req;
 	struct response res;
+	int err;
 
 	request_init(&req, fr->envp);
 	read_body(fr, &req, (size_t)app->cfg.max_body_bytes);
+	deadline_stop();
+	err = FCGX_GetError(fr->in);
+	if (deadline_passed || err != 0) {
+		/* the peer stalled, left or broke the protocol in the body: no
+		 * answer, and the connection ends */
+		if (deadline_passed)
+			log_warn("connection dropped: no complete request within "
+			    "read_timeout (%ld s)", app->cfg.read_timeout);
+		else
+			log_info("connection dropped: the request body did not arrive (%s)",
+			    err > 0 ? strerror(err) : "connection closed, or not FastCGI");
+		fr->keepConnection = 0;
+		request_free(&req);
+		server_wipe_params(fr->envp);
+		deadline_start(fr->ipcFd, app->cfg.read_timeout);
+		return;
+	}
 	response_init(&res);
 	router_dispatch(app, &req, &res);
+	deadline_start(fr->ipcFd, app->cfg.read_timeout);
 	write_response(fr, &res);
+	server_flush_wiped(fr->out);
 	response_free(&res);
 	request_free(&req);
+	server_wipe_params(fr->envp);
+	/* A body not read to its end (refused unread, or longer than
+	 * max_body_bytes): on a kept connection libfcgi would parse the rest
+	 * of it as the next request, so this request ends the connection. */
+	if (!FCGX_HasSeenEOF(fr->in))
+		fr->keepConnection = 0;
 }
 
 /* The request loop of one worker process: serves until told to stop or,
@@ -117,26 +337,66 @@ serve_one(struct app *app, FCGX_Request *fr)
 static int
 worker_loop(struct app *app, int listen_fd)
 {
+	const char *web_servers = getenv("FCGI_WEB_SERVER_ADDRS");
+	long served = 0, timeout = app->cfg.read_timeout;
+	struct sigaction sa;
 	FCGX_Request fr;
-	long served = 0;
+	int rc = 0;
 
 	install_stop_handler(on_stop);
-	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* SIGUSR1, libfcgi's graceful exit, ended its accept; ours must see it */
+	sa.sa_handler = on_stop;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_deadline;
+	sigaction(SIGALRM, &sa, NULL);
+	/* No listening socket for libfcgi (-1): it never accepts, not even
+	 * after a connection failed inside FCGX_Accept_r, where it would take
+	 * the next one without a deadline; it then returns < 0. */
+	if (FCGX_InitRequest(&fr, -1, 0) != 0) {
 		log_error("cannot initialise the FastCGI request");
 		return 1;
 	}
 	while (!stop_requested) {
-		if (FCGX_Accept_r(&fr) < 0)
-			break;
+		if (fr.ipcFd < 0) {
+			fr.ipcFd = accept_connection(listen_fd, web_servers);
+			if (fr.ipcFd < 0) {
+				rc = stop_requested ? 0 : 1;
+				break;
+			}
+			/* FCGX_Accept_r first ends the previous request, and must
+			 * not close this connection doing so */
+			fr.keepConnection = 1;
+		} else if (!wait_request(fr.ipcFd, timeout)) {
+			/* an idle kept connection: the web server's next request
+			 * may come on another one, which this worker must accept */
+			if (!stop_requested)
+				log_debug("kept connection closed: no request within "
+				    "read_timeout (%ld s)", timeout);
+			close_connection(&fr, timeout);
+			continue;
+		}
+		deadline_start(fr.ipcFd, timeout);
+		if (FCGX_Accept_r(&fr) < 0) {
+			/* libfcgi has closed the connection: the peer closed it,
+			 * broke the protocol, or ran out of time */
+			deadline_stop();
+			if (deadline_passed)
+				log_warn("connection dropped: no complete request within "
+				    "read_timeout (%ld s)", timeout);
+			continue;
+		}
 		serve_one(app, &fr);
 		FCGX_Finish_r(&fr);
+		deadline_stop();
 		if (app->cfg.max_requests > 0 && ++served >= app->cfg.max_requests) {
 			log_info("served %ld requests; leaving for a fresh worker", served);
 			break;
 		}
 	}
-	FCGX_Free(&fr, 1);
-	return 0;
+	close_connection(&fr, timeout);
+	return rc;
 }
 
 /* Opens cfg.listen: "unix:PATH" or "HOST:PORT". */

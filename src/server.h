@@ -21,6 +21,26 @@ struct server_opts {
 int server_apply_overrides(const struct server_opts *opts, struct config *cfg, char *err,
     size_t errlen);
 
+/* Secrets in libfcgi's buffers (doc/security.md "Secrets in memory and
+ * out-of-memory").  libfcgi frees its buffers without wiping them; these
+ * wipe what its public stream fields reach.  The stream is libfcgi's
+ * FCGX_Stream, borrowed. */
+struct FCGX_Stream;
+
+/* Copies up to cap bytes of the request body from in into buf, wiping each
+ * byte in libfcgi's buffer once copied.  Returns the number of bytes. */
+size_t server_read_stdin(struct FCGX_Stream *in, char *buf, size_t cap);
+
+/* Sends what out holds (FCGX_FFlush) and wipes the free space of its
+ * buffer, where the bytes just sent remain.  Returns 0, or -1 if the
+ * stream failed (then nothing is wiped). */
+int server_flush_wiped(struct FCGX_Stream *out);
+
+/* Wipes every string of a request's parameter array (header values carry
+ * bearer tokens, the path may carry a refresh token), which libfcgi frees
+ * in FCGX_Finish_r without wiping.  Call it when nothing borrows them. */
+void server_wipe_params(char **envp);
+
 /* Serves requests until SIGTERM/SIGINT.  With cfg.listen set it opens
  * that socket and runs a prefork pool of cfg.workers (or opts->workers)
  * processes: crashed workers are restarted with back-off, SIGHUP reloads

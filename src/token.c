@@ -190,25 +190,23 @@ signing_key_load_public(struct signing_key *key, const char *path, char *err, si
 char *
 jwks_document(const struct signing_key *const *keys, size_t n, size_t *len_r)
 {
-	struct json_object *root = json_object_new_object();
-	struct json_object *arr = json_object_new_array();
+	struct json_object *root = json_object_new_object(), *arr, *k;
 
-	if (root == NULL || arr == NULL) {
-		json_object_put(root);
-		json_object_put(arr);
+	/* each container is attached first, so that putting root frees all */
+	if (json_set(root, "keys", arr = json_object_new_array()) < 0)
 		return NULL;
-	}
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *k = json_object_new_object();
-		json_object_object_add(k, "kty", json_object_new_string("RSA"));
-		json_object_object_add(k, "use", json_object_new_string("sig"));
-		json_object_object_add(k, "alg", json_object_new_string("RS256"));
-		json_object_object_add(k, "kid", json_object_new_string(keys[i]->kid));
-		json_object_object_add(k, "n", json_object_new_string(keys[i]->n_b64));
-		json_object_object_add(k, "e", json_object_new_string(keys[i]->e_b64));
-		json_object_array_add(arr, k);
+		if (json_append(arr, k = json_object_new_object()) < 0 ||
+		    json_set(k, "kty", json_object_new_string("RSA")) < 0 ||
+		    json_set(k, "use", json_object_new_string("sig")) < 0 ||
+		    json_set(k, "alg", json_object_new_string("RS256")) < 0 ||
+		    json_set(k, "kid", json_object_new_string(keys[i]->kid)) < 0 ||
+		    json_set(k, "n", json_object_new_string(keys[i]->n_b64)) < 0 ||
+		    json_set(k, "e", json_object_new_string(keys[i]->e_b64)) < 0) {
+			json_object_put(root);
+			return NULL;
+		}
 	}
-	json_object_object_add(root, "keys", arr);
 	return json_render(root, len_r);
 }
 
@@ -225,34 +223,37 @@ signing_key_free(struct signing_key *key)
 static char *
 claims_json(const struct access_claims *c, size_t *len_r)
 {
-	struct json_object *root = json_object_new_object(), *scopes;
+	struct json_object *root, *scopes, *act;
 	unsigned char rnd[JTI_HEX_LEN / 2];
 	char jti[JTI_HEX_LEN + 1];
+	int failed;
 
-	if (root == NULL || random_bytes(rnd, sizeof(rnd)) < 0) {
+	if (random_bytes(rnd, sizeof(rnd)) < 0)
+		return NULL;
+	hex_encode(jti, rnd, sizeof(rnd));
+	/* every claim or no token: a failed allocation ends here, never in a
+	 * token without the claim (doc/STYLE.md "Out of memory") */
+	root = json_object_new_object();
+	failed = json_set(root, "aud", json_object_new_string(c->aud)) < 0 ||
+	    json_set(root, "jti", json_object_new_string(jti)) < 0 ||
+	    json_set(root, "iat", json_object_new_int64(c->iat)) < 0 ||
+	    json_set(root, "nbf", json_object_new_int64(c->iat)) < 0 ||
+	    json_set(root, "exp", json_object_new_int64(c->iat + c->ttl)) < 0 ||
+	    json_set(root, "sub", json_object_new_string(c->sub)) < 0 ||
+	    json_set(root, "scopes", scopes = json_object_new_array()) < 0;
+	for (size_t i = 0; !failed && i < c->nscopes; i++)
+		failed = json_append(scopes, json_object_new_string(c->scopes[i])) < 0;
+	if (!failed && c->act_sub != NULL)
+		failed = json_set(root, "act", act = json_object_new_object()) < 0 ||
+		    json_set(act, "sub", json_object_new_string(c->act_sub)) < 0;
+	if (!failed && c->sid != NULL)
+		failed = json_set(root, "sid", json_object_new_string(c->sid)) < 0;
+	if (!failed && c->iss != NULL && c->iss[0] != '\0')
+		failed = json_set(root, "iss", json_object_new_string(c->iss)) < 0;
+	if (failed) {
 		json_object_put(root);
 		return NULL;
 	}
-	hex_encode(jti, rnd, sizeof(rnd));
-	json_object_object_add(root, "aud", json_object_new_string(c->aud));
-	json_object_object_add(root, "jti", json_object_new_string(jti));
-	json_object_object_add(root, "iat", json_object_new_int64(c->iat));
-	json_object_object_add(root, "nbf", json_object_new_int64(c->iat));
-	json_object_object_add(root, "exp", json_object_new_int64(c->iat + c->ttl));
-	json_object_object_add(root, "sub", json_object_new_string(c->sub));
-	scopes = json_object_new_array();
-	for (size_t i = 0; i < c->nscopes && scopes != NULL; i++)
-		json_object_array_add(scopes, json_object_new_string(c->scopes[i]));
-	json_object_object_add(root, "scopes", scopes);
-	if (c->act_sub != NULL) {
-		struct json_object *act = json_object_new_object();
-		json_object_object_add(act, "sub", json_object_new_string(c->act_sub));
-		json_object_object_add(root, "act", act);
-	}
-	if (c->sid != NULL)
-		json_object_object_add(root, "sid", json_object_new_string(c->sid));
-	if (c->iss != NULL && c->iss[0] != '\0')
-		json_object_object_add(root, "iss", json_object_new_string(c->iss));
 	return json_render(root, len_r);
 }
 
@@ -278,8 +279,16 @@ token_issue_access(const struct signing_key *key, const struct access_claims *c)
 	memcpy(out, key->header_b64, hlen);
 	out[hlen] = '.';
 	pos = hlen + 1 + b64url_encode(out + hlen + 1, (unsigned char *)payload, plen);
+	/* The signature is checked before it leaves: OpenSSL 3.0 reports
+	 * success with a wrong signature when memory runs out while it renews
+	 * the RSA blinding, and keeps signing wrongly until the next renewal
+	 * (tests/unit/oom_issue.c).  A faulty RSA signature must never be
+	 * published; the check costs a public-key operation. */
 	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) != 1 ||
-	    EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)out, pos) != 1)
+	    EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)out, pos) != 1 ||
+	    EVP_MD_CTX_reset(ctx) != 1 ||
+	    EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) != 1 ||
+	    EVP_DigestVerify(ctx, sig, siglen, (unsigned char *)out, pos) != 1)
 		goto fail;
 	out[pos++] = '.';
 	b64url_encode(out + pos, sig, siglen);
@@ -289,6 +298,8 @@ fail:
 	out = NULL;
 done:
 	EVP_MD_CTX_free(ctx);
+	if (sig != NULL)
+		explicit_bzero(sig, (size_t)EVP_PKEY_get_size(key->pkey));
 	free(sig);
 	free(payload);
 	return out;

@@ -50,7 +50,8 @@ build() {
 	shift 2
 	mkdir -p "$dir" &&
 		(cd "$dir" && CC=$cc "$ROOT/configure" -q --enable-werror "$@" >/dev/null &&
-			make -j"$(nproc)" -s all tests/unit/check_agentauth >/dev/null)
+			make -j"$(nproc)" -s all tests/unit/check_agentauth tests/unit/oom_issue \
+				>/dev/null)
 }
 
 # unit DIR: runs the Check binary and counts its checks
@@ -69,6 +70,21 @@ unit() {
 	echo "unit tests ($1): $summary"
 	passed=$((passed + checks - failures - errors))
 	failed=$((failed + failures + errors))
+	# allocation-failure injection: its own program (it replaces malloc), TAP
+	local line rc n=0 bad=0
+	out=$("$1/tests/unit/oom_issue" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) echo "skip - oom_issue ($1): ${line#ok * - }"; n=$((n + 1)) ;;
+		"ok "*) pass "oom_issue ($1): ${line#ok * - }"; n=$((n + 1)) ;;
+		"not ok "*) fail "oom_issue ($1): ${line#not ok * - }"; n=$((n + 1)); bad=1 ;;
+		*) echo "# $line" ;;
+		esac
+	done <<<"$out"
+	if [ "$(echo "$out" | grep -m 1 -E '^1\.\.')" != "1..$n" ] || { [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; }; then
+		fail "oom_issue ($1) ran to completion"
+	fi
 }
 
 if ! install_packages; then

@@ -291,6 +291,60 @@ def test_impersonation_exp_capped_by_agent_token(env):
     expect_eq(r.status, 401, "refresh after the session's end")
 
 
+ERR_4102_TOO_SOON = (b'{"errors":[{"code":"4102","status":401,"detail":"Agent access token expires '
+                     b'too soon."}]}')
+
+
+@test
+def test_impersonation_never_issues_a_dead_token(env):
+    """With clock_skew, an agent token whose exp has just passed still passes
+    the gate; the impersonation token it would yield (capped at that exp) is
+    dead at birth, so it is refused with 401 4102 and nothing is stored."""
+    setup(env)
+    import harness
+    import test_tokens
+    skew = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=1,
+                        extra={"clock_skew": "60"}, name="skew")
+    try:
+        tok = agent_token(env)
+        h = test_tokens.header_of(tok)
+        body = json.dumps({"data": {"type": "agent-customer-impersonation-access-tokens",
+                                    "attributes": {"customerReference": "DE--21"}}}).encode()
+
+        def call(exp):
+            agent = test_tokens.forge(h, dict(claims_of(tok), exp=exp),
+                                      lambda si: test_tokens.sign_rs256(env.key, si))
+            return harness.fcgi_request(skew.sock, {
+                "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/auth",
+                "PATH_INFO": "/agent-customer-impersonation-access-tokens",
+                "CONTENT_TYPE": "application/vnd.api+json",
+                "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1",
+                "HTTP_X_AGENT_AUTHORIZATION": "Bearer " + agent}, body)
+
+        def stored():
+            return env.cluster.psql(
+                "SELECT (SELECT count(*) FROM agentauth.refresh_tokens WHERE customer_id = 21)"
+                " || '/' || (SELECT count(*) FROM agentauth.audit_events WHERE event IN "
+                "('impersonation', 'impersonation_refused'))")
+        for what, ago in (("exp 5 s ago", 5), ("exp now", 0)):
+            before = stored()
+            status, headers, out = call(int(time.time()) - ago)
+            expect_eq((status, out), (401, ERR_4102_TOO_SOON), what)
+            expect_eq(dict(headers).get("WWW-Authenticate"), 'Bearer realm="Access to shop API"',
+                      what + ": WWW-Authenticate")
+            expect_eq(stored(), before, what + ": no refresh token and no audit row stored")
+        # an agent token with time left still works through the skew pool
+        exp = int(time.time()) + 30
+        status, _, out = call(exp)
+        expect_eq(status, 201, "exp in 30 s")
+        a = json.loads(out)["data"]["attributes"]
+        c = claims_of(a["accessToken"])
+        expect_eq(c["exp"], exp, "capped at the agent token's exp")
+        expect(1 <= a["expiresIn"] <= 30, "expiresIn between 1 and 30: %r" % a["expiresIn"])
+    finally:
+        skew.stop()
+
+
 @test
 def test_impersonation_refused_4104(env):
     setup(env)

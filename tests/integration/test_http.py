@@ -122,6 +122,38 @@ def test_unsupported_content_type_415(env):
 
 
 @test
+def test_cross_site_requests_carry_no_credential(env):
+    """What stops cross-site posts is not the 415 of text/plain: agentauth
+    sets no cookie and sends no CORS header, so a page on another site can
+    neither add the Authorization header nor read an answer."""
+    evil = {"Origin": "https://evil.example"}
+
+    def no_cookie_no_cors(r, what):
+        names = [k.lower() for k, _ in r.headers]
+        expect_eq([n for n in names if n == "set-cookie" or n.startswith("access-control-")],
+                  [], what + ": no Set-Cookie, no Access-Control-*")
+
+    r = request(env.port, "POST", PATH, GOOD, dict(evil, **{"Content-Type": "application/json"}))
+    expect_eq(r.status, 201, "login")
+    no_cookie_no_cors(r, "login")
+    # the preflight a cross-site script needs for X-Agent-Authorization
+    r = request(env.port, "OPTIONS", "/auth/agent-customer-impersonation-access-tokens", None,
+                dict(evil, **{"Access-Control-Request-Method": "POST",
+                              "Access-Control-Request-Headers": "x-agent-authorization"}))
+    expect_eq(r.status, 405, "preflight")
+    no_cookie_no_cors(r, "preflight")
+    # a no-cors post with a Blob body carries no Content-Type at all: accepted
+    # as JSON, but without a bearer header nobody is acting
+    body = b'{"data":{"type":"agent-customer-impersonation-access-tokens",' \
+           b'"attributes":{"customerReference":"DE--21"}}}'
+    r = request(env.port, "POST", "/auth/agent-customer-impersonation-access-tokens", body,
+                dict(evil, **{"Content-Type": None}))
+    expect_error(r, 401, b'{"errors":[{"code":"4103","status":401,"detail":"Action is available '
+                 b'to agent user only."}]}', "cross-site impersonation without a token")
+    no_cookie_no_cors(r, "cross-site impersonation")
+
+
+@test
 def test_body_over_limit_413(env):
     before = audit_rows(env)
     big = '{"data":{"type":"agent-access-tokens","attributes":{"username":"admin@spryker.com",' \

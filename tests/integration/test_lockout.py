@@ -2,7 +2,7 @@
 import threading
 import time
 
-from harness import expect, expect_eq, new_client_ip, request
+from harness import client_key, expect, expect_eq, new_client_ip, request
 
 TESTS = []
 
@@ -33,15 +33,18 @@ def expect_429(r, what, max_left=360):
 
 
 def counter(env, scope, ip="", user=""):
+    """The counter of (scope, ip, user); ip is counted by its key (its /64)."""
     # user and ip budgets drain continuously: a burst's count is its rounded level
     return env.cluster.psql("SELECT round(failures)::int FROM agentauth.login_attempts "
                             "WHERE scope = '%s' "
-                            "AND client_ip = '%s' AND username = '%s'" % (scope, ip, user))
+                            "AND client_ip = '%s' AND username = '%s'"
+                            % (scope, client_key(ip), user))
 
 
 def pass_time(env, ip="", user=""):
     """Moves the counters of (ip, user) into the past: their window and block
     are over, as if the block had been waited out."""
+    ip = client_key(ip)
     env.cluster.psql("UPDATE agentauth.login_attempts SET window_start = window_start - "
                      "interval '2 hours', blocked_until = blocked_until - interval '2 hours' "
                      "WHERE (scope = 'ip_user' AND client_ip = '%s' AND username = '%s') OR "
@@ -61,12 +64,13 @@ def test_spryker_timeline(env):
     expect(int(r.header("Retry-After")) >= 355, "Retry-After near the block length")
     # attempts while blocked neither count nor extend the block
     until = env.cluster.psql("SELECT blocked_until FROM agentauth.login_attempts WHERE "
-                             "scope = 'ip_user' AND client_ip = '%s'" % ip)
+                             "scope = 'ip_user' AND client_ip = '%s'" % client_key(ip))
     for _ in range(3):
         expect_429(login(env, user, "wrong", ip), "attempt while blocked")
     expect_eq(counter(env, "ip_user", ip, user), "9", "counter while blocked")
     expect_eq(env.cluster.psql("SELECT blocked_until FROM agentauth.login_attempts WHERE "
-                               "scope = 'ip_user' AND client_ip = '%s'" % ip), until,
+                               "scope = 'ip_user' AND client_ip = '%s'" % client_key(ip)),
+              until,
               "block not extended")
     expect(env.cluster.psql("SELECT count(*) FROM agentauth.audit_events WHERE event = "
                             "'lockout' AND client_ip = '%s'" % ip) == "1",
@@ -205,7 +209,7 @@ def test_counter_row_lock_gives_503_never_401_or_201(env):
         ["psql", "-X", "-q", "-h", env.cluster.dir, "-p", str(env.cluster.port), "-U",
          "postgres", "-d", "agentauth", "-c",
          "BEGIN; SELECT 1 FROM agentauth.login_attempts WHERE scope = 'ip_user' AND "
-         "client_ip = '%s' FOR UPDATE; SELECT pg_sleep(4); COMMIT;" % ip],
+         "client_ip = '%s' FOR UPDATE; SELECT pg_sleep(4); COMMIT;" % client_key(ip)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)

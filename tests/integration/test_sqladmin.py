@@ -4,7 +4,7 @@ import os
 import subprocess
 import time
 
-from harness import ROOT, expect, expect_eq, new_client_ip
+from harness import ROOT, client_key, expect, expect_eq, new_client_ip
 
 TESTS = []
 
@@ -112,7 +112,7 @@ def test_unlock_and_the_views(env):
     expect_eq(env.login(name, "agent-pass", headers={"X-Forwarded-For": ip}).status, 429,
               "locked")
     row = admin(env, "SELECT scope, username, failures, seconds_left BETWEEN 1 AND 360 FROM "
-                "agentauth.current_lockouts WHERE client_ip = '%s'" % ip)
+                "agentauth.current_lockouts WHERE client_ip = '%s'" % client_key(ip))
     expect_eq(row, "ip_user|agent@example.com|9|t", "current_lockouts")
     fails = admin(env, "SELECT failures >= 9 FROM agentauth.recent_failures_by_username "
                   "WHERE username = 'agent@example.com'")

@@ -5,6 +5,7 @@ Unix sockets inside it.  Nothing here talks to anything but this machine.
 """
 import glob
 import http.client
+import ipaddress
 import json
 import os
 import shutil
@@ -77,10 +78,11 @@ class Cluster:
 class Nginx:
     """nginx on 127.0.0.1:port.  By default it mounts the pool's socket at /auth
     (split path info) and at /raw (everything in SCRIPT_NAME), with Debian's
-    fastcgi_params as they are; server replaces the server block's body."""
+    fastcgi_params as they are; server replaces the server block's body, and
+    http_extra goes into the http block before it (an upstream block)."""
 
     def __init__(self, workdir, sock=None, server=None, user="root", name="nginx",
-                 env=None):
+                 env=None, http_extra=""):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -90,7 +92,7 @@ class Nginx:
             server = DEFAULT_SERVER % {"sock": sock}
         with open(self.conf, "w") as f:
             f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "user": user,
-                                  "server": server})
+                                  "server": server, "http_extra": http_extra})
         subprocess.run(["nginx", "-c", self.conf, "-p", self.dir], check=True,
                        capture_output=True, env=env)
         wait_port(self.port)
@@ -123,6 +125,7 @@ http {
     proxy_temp_path %(dir)s/proxy;
     uwsgi_temp_path %(dir)s/uwsgi;
     scgi_temp_path %(dir)s/scgi;
+%(http_extra)s
     server {
         listen 127.0.0.1:%(port)d;
 %(server)s
@@ -246,10 +249,26 @@ _next_client = [0]
 
 
 def new_client_ip():
-    """A fresh client address from the documentation prefix 2001:db8::/32.
-    It only ever appears in an X-Forwarded-For header: nothing is sent to it."""
+    """A fresh client address from the documentation prefix 2001:db8::/32,
+    each in a /64 of its own (2001:db8:PID:N::1): IPv6 clients are counted
+    by their /64 (ipv6_prefix), so that unrelated tests keep their own
+    counters.  It only ever appears in an X-Forwarded-For header: nothing
+    is sent to it."""
     _next_client[0] += 1
-    return "2001:db8:%x::%x" % (os.getpid() & 0xffff, _next_client[0])
+    return "2001:db8:%x:%x::1" % (os.getpid() & 0xffff, _next_client[0])
+
+
+def client_key(ip, prefix=64):
+    """The lock-out counters' key of the client address ip (the
+    login_attempts.client_ip column): an IPv6 address's network with
+    ipv6_prefix bits ("2001:db8:1:2::/64"), the address itself for IPv4 and
+    for prefix 128."""
+    if not ip:
+        return ""   # the requests without a usable address
+    addr = ipaddress.ip_address(ip)
+    if addr.version == 4 or prefix == 128:
+        return str(addr)
+    return str(ipaddress.ip_network("%s/%d" % (ip, prefix), strict=False))
 
 
 def request(port, method, path, body=None, headers=None, timeout=30):

@@ -17,6 +17,7 @@ main(void)
 	srunner_add_suite(sr, password_suite());
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, search_suite());
+	srunner_add_suite(sr, server_suite());
 	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, verify_suite());
 	srunner_run_all(sr, CK_NORMAL);

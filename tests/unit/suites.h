@@ -14,6 +14,7 @@ Suite *jsonapi_suite(void);
 Suite *password_suite(void);
 Suite *router_suite(void);
 Suite *search_suite(void);
+Suite *server_suite(void);
 Suite *token_suite(void);
 Suite *verify_suite(void);
 

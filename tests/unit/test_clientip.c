@@ -29,14 +29,11 @@ static const struct ip_case ip_cases[] = {
 
 START_TEST(test_remote_addr_only)
 {
-	struct request req;
+	const char *const xff[] = { "203.0.113.9" };   /* no trusted proxies: ignored */
 	char out[CLIENT_IP_MAX];
 
-	memset(&req, 0, sizeof(req));
-	req.remote_addr = ip_cases[_i].remote_addr;
-	req.forwarded_for = "203.0.113.9";   /* no trusted proxies: ignored */
 	memset(out, 'X', sizeof(out));
-	client_ip(&req, NULL, out);
+	client_ip(ip_cases[_i].remote_addr, xff, 1, NULL, out);
 	ck_assert_msg(strcmp(out, ip_cases[_i].want) == 0, "REMOTE_ADDR \"%s\" gave \"%s\"",
 	    ip_cases[_i].remote_addr ? ip_cases[_i].remote_addr : "(null)", out);
 }
@@ -120,17 +117,136 @@ static const struct xff_case xff_cases[] = {
 
 START_TEST(test_forwarded_for)
 {
+	const char *const xff[] = { xff_cases[_i].xff };
 	struct cidr_list trusted;
-	struct request req;
+	char out[CLIENT_IP_MAX], peer[CLIENT_IP_MAX], err[160];
+
+	ck_assert_int_eq(cidr_list_parse(&trusted, "127.0.0.1, 10.0.0.0/8", err, sizeof(err)), 0);
+	client_ip(xff_cases[_i].remote_addr, xff, 1, &trusted, out);
+	ck_assert_msg(strcmp(out, xff_cases[_i].want) == 0, "%s + \"%s\" gave \"%s\"",
+	    xff_cases[_i].remote_addr, xff_cases[_i].xff, out);
+	/* no header at all: the peer */
+	ck_assert_int_eq(ip_canonical(xff_cases[_i].remote_addr,
+	    strlen(xff_cases[_i].remote_addr), peer), 0);
+	client_ip(xff_cases[_i].remote_addr, NULL, 0, &trusted, out);
+	ck_assert_str_eq(out, peer);
+}
+END_TEST
+
+/* Several X-Forwarded-For values (nginx passes one per header line): one
+ * list, as if joined by ',' in the order given; the last value is the one
+ * the nearest proxy added. */
+struct lines_case {
+	const char *xff[4];
+	size_t n;
+	const char *want;
+};
+
+static const struct lines_case lines_cases[] = {
+	/* the client's own header first, the proxy's last */
+	{ { "203.0.113.9", "198.51.100.7" }, 2, "198.51.100.7" },
+	{ { "203.0.113.9, 192.0.2.1", "203.0.113.8", "198.51.100.7" }, 3, "198.51.100.7" },
+	/* trusted hops are skipped across the values */
+	{ { "203.0.113.9", "198.51.100.7, 10.0.0.2", "10.0.0.3" }, 3, "198.51.100.7" },
+	{ { "203.0.113.9", "10.0.0.2", "10.0.0.3" }, 3, "203.0.113.9" },
+	{ { "10.0.0.1", "10.0.0.2" }, 2, "10.0.0.1" },   /* all trusted: the left-most */
+	/* the client's garbage never matters */
+	{ { "garbage", "", "198.51.100.7" }, 3, "198.51.100.7" },
+	/* an empty value is an empty hop, as Apache's "a, " would be */
+	{ { "198.51.100.7", "" }, 2, "127.0.0.1" },
+	{ { "198.51.100.7", "10.0.0.2", "" }, 3, "127.0.0.1" },
+	{ { "", "" }, 2, "127.0.0.1" },
+	{ { "198.51.100.7", "garbage, 10.0.0.2" }, 2, "10.0.0.2" },
+	{ { "198.51.100.7", "," }, 2, "127.0.0.1" },
+	/* the same as one joined value */
+	{ { "203.0.113.9, 198.51.100.7, 10.0.0.3" }, 1, "198.51.100.7" },
+	{ { "" }, 1, "127.0.0.1" },
+	{ { NULL }, 0, "127.0.0.1" },
+};
+
+START_TEST(test_forwarded_for_lines)
+{
+	const struct lines_case *c = &lines_cases[_i];
+	struct cidr_list trusted;
 	char out[CLIENT_IP_MAX], err[160];
 
 	ck_assert_int_eq(cidr_list_parse(&trusted, "127.0.0.1, 10.0.0.0/8", err, sizeof(err)), 0);
-	memset(&req, 0, sizeof(req));
-	req.remote_addr = xff_cases[_i].remote_addr;
-	req.forwarded_for = xff_cases[_i].xff;
-	client_ip(&req, &trusted, out);
-	ck_assert_msg(strcmp(out, xff_cases[_i].want) == 0, "%s + \"%s\" gave \"%s\"",
-	    xff_cases[_i].remote_addr, xff_cases[_i].xff, out);
+	client_ip("127.0.0.1", c->xff, c->n, &trusted, out);
+	ck_assert_msg(strcmp(out, c->want) == 0, "case %d gave \"%s\", want \"%s\"", _i, out,
+	    c->want);
+	/* from an untrusted peer, none of it is read */
+	client_ip("192.0.2.200", c->xff, c->n, &trusted, out);
+	ck_assert_str_eq(out, "192.0.2.200");
+}
+END_TEST
+
+struct key_case {
+	const char *ip;
+	unsigned prefix;
+	int rc;
+	const char *want;
+};
+
+static const struct key_case key_cases[] = {
+	{ "2001:db8:1:2:3:4:5:6", 64, 0, "2001:db8:1:2::/64" },
+	{ "2001:db8:1:2::1", 64, 0, "2001:db8:1:2::/64" },
+	{ "2001:db8:1:2:ffff:ffff:ffff:ffff", 64, 0, "2001:db8:1:2::/64" },
+	{ "2001:db8::1", 64, 0, "2001:db8::/64" },
+	{ "2001:DB8:0:0:0:0:0:1", 64, 0, "2001:db8::/64" },
+	{ "2001:db8:1:2:3:4:5:6", 48, 0, "2001:db8:1::/48" },
+	{ "2001:db8:1:ffff::1", 48, 0, "2001:db8:1::/48" },
+	{ "2001:db8:1:2ff:3:4:5:6", 56, 0, "2001:db8:1:200::/56" },
+	{ "2001:db8:1:2ff:3:4:5:6", 60, 0, "2001:db8:1:2f0::/60" },
+	{ "2001:db8:ffff::1", 33, 0, "2001:db8:8000::/33" },
+	{ "2001:db8:ffff::1", 32, 0, "2001:db8::/32" },
+	{ "2001:db8:1:2:3:4:5:6", 127, 0, "2001:db8:1:2:3:4:5:6/127" },
+	{ "2001:db8:1:2:3:4:5:7", 127, 0, "2001:db8:1:2:3:4:5:6/127" },
+	{ "2001:db8:1:2:3:4:5:6", 128, 0, "2001:db8:1:2:3:4:5:6" },
+	{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 128, 0,
+	  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
+	{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 64, 0, "ffff:ffff:ffff:ffff::/64" },
+	{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 127, 0,
+	  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127" },
+	/* no bits at all: every IPv6 address is one network */
+	{ "2001:db8:1:2::1", 0, 0, "::/0" },
+	{ "::1", 0, 0, "::/0" },
+	{ "::1", 64, 0, "::/64" },
+	{ "::", 64, 0, "::/64" },
+	/* IPv4 and IPv4-mapped: the address itself, whatever the prefix */
+	{ "192.0.2.1", 64, 0, "192.0.2.1" },
+	{ "192.0.2.1", 0, 0, "192.0.2.1" },
+	{ "::ffff:192.0.2.1", 64, 0, "192.0.2.1" },
+	{ "::FFFF:c000:0201", 48, 0, "192.0.2.1" },
+	/* not an address: the empty key */
+	{ "", 64, -1, "" },
+	{ "garbage", 64, -1, "" },
+	{ "2001:db8::/64", 64, -1, "" },
+	{ "2001:db8::1%eth0", 64, -1, "" },
+	{ "[2001:db8::1]", 64, -1, "" },
+	{ "192.0.2.1:80", 64, -1, "" },
+	{ NULL, 64, -1, "" },
+};
+
+START_TEST(test_client_key)
+{
+	const struct key_case *c = &key_cases[_i];
+	char out[CLIENT_KEY_MAX];
+
+	memset(out, 'X', sizeof(out));
+	ck_assert_int_eq(client_key(c->ip, c->prefix, out), c->rc);
+	ck_assert_msg(strcmp(out, c->want) == 0, "%s/%u gave \"%s\", want \"%s\"",
+	    c->ip ? c->ip : "(null)", c->prefix, out, c->want);
+}
+END_TEST
+
+START_TEST(test_client_key_longest)
+{
+	char out[CLIENT_KEY_MAX];
+
+	/* the longest IPv6 text and the longest suffix fit */
+	ck_assert_int_eq(client_key("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 127, out), 0);
+	ck_assert_str_eq(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127");
+	ck_assert_uint_lt(strlen(out), CLIENT_KEY_MAX);
 }
 END_TEST
 
@@ -159,6 +275,11 @@ clientip_suite(void)
 	tcase_add_test(tc, test_cidr_parse_errors);
 	tcase_add_loop_test(tc, test_forwarded_for, 0,
 	    (int)(sizeof(xff_cases) / sizeof(xff_cases[0])));
+	tcase_add_loop_test(tc, test_forwarded_for_lines, 0,
+	    (int)(sizeof(lines_cases) / sizeof(lines_cases[0])));
+	tcase_add_loop_test(tc, test_client_key, 0,
+	    (int)(sizeof(key_cases) / sizeof(key_cases[0])));
+	tcase_add_test(tc, test_client_key_longest);
 	tcase_add_test(tc, test_canonical);
 	suite_add_tcase(s, tc);
 	return s;

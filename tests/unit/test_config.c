@@ -220,6 +220,30 @@ START_TEST(test_file_int_bounds)
 }
 END_TEST
 
+START_TEST(test_ipv6_prefix)
+{
+	struct config cfg;
+	char err[256];
+
+	config_init(&cfg);
+	ck_assert_int_eq(cfg.ipv6_prefix, 64);
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "ipv6_prefix = 32\n", err, sizeof(err), NULL, 0), 0);
+	ck_assert_int_eq(cfg.ipv6_prefix, 32);
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "ipv6_prefix = 128\n", err, sizeof(err), NULL, 0), 0);
+	ck_assert_int_eq(cfg.ipv6_prefix, 128);
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "ipv6_prefix = 31\n", err, sizeof(err), NULL, 0), -1);
+	ck_assert_ptr_nonnull(strstr(err, "ipv6_prefix must be an integer from 32 to 128"));
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "ipv6_prefix = 129\n", err, sizeof(err), NULL, 0), -1);
+	config_free(&cfg);
+	ck_assert_int_eq(read_content(&cfg, "ipv6_prefix = /64\n", err, sizeof(err), NULL, 0), -1);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_file_bad_log_level)
 {
 	struct config cfg;
@@ -598,6 +622,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_file_bad_int, 0,
 	    (int)(sizeof(bad_ints) / sizeof(bad_ints[0])));
 	tcase_add_test(tc, test_file_int_bounds);
+	tcase_add_test(tc, test_ipv6_prefix);
 	tcase_add_test(tc, test_file_bad_log_level);
 	tcase_add_test(tc, test_file_duplicate_key);
 	tcase_add_test(tc, test_file_line_too_long);

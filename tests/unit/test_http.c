@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "clientip.h"
 #include "suites.h"
 
 #define MAX 16384
@@ -56,6 +57,198 @@ START_TEST(test_request_init)
 	request_free(&req);
 	ck_assert_ptr_null(req.body);
 	ck_assert_uint_eq(req.body_len, 0);
+}
+END_TEST
+
+/* ---- X-Forwarded-For values (request_init) ---- */
+
+#define XFF "HTTP_X_FORWARDED_FOR="
+
+/* "HTTP_X_FORWARDED_FOR=" followed by text; caller frees. */
+static char *
+xff_param(const char *text)
+{
+	size_t n = strlen(XFF) + strlen(text) + 1;
+	char *p = malloc(n);
+
+	ck_assert_ptr_nonnull(p);
+	snprintf(p, n, "%s%s", XFF, text);
+	return p;
+}
+
+/* head, then ",hop" as often as fits, spaces (which end the last hop),
+ * then tail: exactly len bytes.  Caller frees. */
+static char *
+hops_of_length(const char *head, const char *hop, const char *tail, size_t len)
+{
+	char *p = malloc(len + 1);
+	size_t n = strlen(head);
+
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, head, n);
+	while (n + 1 + strlen(hop) + strlen(tail) <= len) {
+		p[n++] = ',';
+		memcpy(p + n, hop, strlen(hop));
+		n += strlen(hop);
+	}
+	while (n + strlen(tail) < len)
+		p[n++] = ' ';
+	memcpy(p + n, tail, strlen(tail) + 1);
+	ck_assert_uint_eq(strlen(p), len);
+	return p;
+}
+
+START_TEST(test_request_forwarded_for_lines)
+{
+	/* nginx passes each header line as its own param, in order */
+	char *envp[] = {
+		"REMOTE_ADDR=127.0.0.1",
+		XFF "203.0.113.9",
+		"HTTP_X_FORWARDED_FORX=no",
+		XFF "198.51.100.1, 198.51.100.2",
+		"HTTP_X_FORWARDED=no",
+		XFF "",
+		XFF "2001:db8::1",
+		NULL,
+	};
+	char *none[] = { "REMOTE_ADDR=127.0.0.1", NULL };
+	struct request req;
+
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, 4);
+	ck_assert_ptr_eq(req.forwarded_for[0], envp[1] + strlen(XFF));   /* borrowed */
+	ck_assert_str_eq(req.forwarded_for[1], "198.51.100.1, 198.51.100.2");
+	ck_assert_str_eq(req.forwarded_for[2], "");
+	ck_assert_str_eq(req.forwarded_for[3], "2001:db8::1");
+	request_free(&req);
+	request_init(&req, none);
+	ck_assert_uint_eq(req.forwarded_for_n, 0);
+	request_free(&req);
+	request_init(&req, NULL);
+	ck_assert_uint_eq(req.forwarded_for_n, 0);
+	request_free(&req);
+}
+END_TEST
+
+START_TEST(test_request_forwarded_for_many_lines)
+{
+	char *envp[REQUEST_FORWARDED_MAX + 6];
+	char text[32];
+	struct request req;
+	size_t n = REQUEST_FORWARDED_MAX + 4;
+
+	/* the last REQUEST_FORWARDED_MAX lines are kept, in order */
+	for (size_t i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "192.0.2.%zu", i + 1);
+		envp[i] = xff_param(text);
+	}
+	envp[n] = NULL;
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, REQUEST_FORWARDED_MAX);
+	ck_assert_str_eq(req.forwarded_for[0], "192.0.2.5");
+	ck_assert_str_eq(req.forwarded_for[REQUEST_FORWARDED_MAX - 1], "192.0.2.20");
+	request_free(&req);
+	for (size_t i = 0; i < n; i++)
+		free(envp[i]);
+}
+END_TEST
+
+START_TEST(test_request_forwarded_for_bytes)
+{
+	char *envp[5], *a, *b, ip[CLIENT_IP_MAX], err[160];
+	struct cidr_list trusted;
+	struct request req;
+	size_t left;
+
+	/* exactly REQUEST_FORWARDED_BYTES in all: everything */
+	a = hops_of_length("192.0.2.1", "192.0.2.2", "", REQUEST_FORWARDED_BYTES - 12);
+	envp[0] = xff_param(a);
+	envp[1] = xff_param("198.51.100.7");
+	envp[2] = NULL;
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, 2);
+	ck_assert_ptr_eq(req.forwarded_for[0], envp[0] + strlen(XFF));
+	request_free(&req);
+	free(envp[0]);
+	free(envp[1]);
+	free(a);
+
+	/* one byte more: the first value loses its first hop, cut after a ','
+	 * (11.2.3.4 cut at the byte limit would have read as 1.2.3.4) */
+	a = hops_of_length("11.2.3.4", "10.0.0.2", ",::1", REQUEST_FORWARDED_BYTES + 1);
+	envp[0] = xff_param(a);
+	envp[1] = NULL;
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, 1);
+	ck_assert_ptr_eq(req.forwarded_for[0], envp[0] + strlen(XFF) + strlen("11.2.3.4,"));
+	ck_assert(strncmp(req.forwarded_for[0], "10.0.0.2,", 9) == 0);
+	ck_assert_uint_le(strlen(req.forwarded_for[0]), REQUEST_FORWARDED_BYTES);
+	/* every hop left is trusted: the client is the left-most of them */
+	ck_assert_int_eq(cidr_list_parse(&trusted, "127.0.0.1, 10.0.0.0/8, ::1", err,
+	    sizeof(err)), 0);
+	client_ip("127.0.0.1", req.forwarded_for, req.forwarded_for_n, &trusted, ip);
+	ck_assert_str_eq(ip, "10.0.0.2");
+	request_free(&req);
+	free(envp[0]);
+	free(a);
+
+	/* the values at the right are whole; the one over the limit keeps the
+	 * whole hops of what is left; the ones before it are dropped */
+	a = hops_of_length("203.0.113.1", "203.0.113.2", "", 4000);
+	b = hops_of_length("203.0.113.3", "203.0.113.4", "", 6000);
+	envp[0] = xff_param("192.0.2.99");
+	envp[1] = xff_param(a);
+	envp[2] = xff_param(b);
+	envp[3] = xff_param("198.51.100.7, 10.0.0.2");
+	envp[4] = NULL;
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, 3);
+	left = REQUEST_FORWARDED_BYTES - 6000 - strlen("198.51.100.7, 10.0.0.2");
+	ck_assert_uint_le(strlen(req.forwarded_for[0]), left);
+	ck_assert_uint_gt(strlen(req.forwarded_for[0]), left - 13);
+	ck_assert_int_eq(req.forwarded_for[0][-1], ',');
+	ck_assert(strncmp(req.forwarded_for[0], "203.0.113.2,", 12) == 0);
+	ck_assert_ptr_eq(req.forwarded_for[1], envp[2] + strlen(XFF));
+	ck_assert_str_eq(req.forwarded_for[2], "198.51.100.7, 10.0.0.2");
+	request_free(&req);
+	for (int i = 0; i < 4; i++)
+		free(envp[i]);
+	free(a);
+	free(b);
+
+	/* a value with no whole hop inside the limit is dropped */
+	a = malloc(REQUEST_FORWARDED_BYTES + 2);
+	ck_assert_ptr_nonnull(a);
+	memset(a, '1', REQUEST_FORWARDED_BYTES + 1);
+	a[REQUEST_FORWARDED_BYTES + 1] = '\0';
+	envp[0] = xff_param(a);
+	envp[1] = xff_param("198.51.100.7");
+	envp[2] = NULL;
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, 1);
+	ck_assert_str_eq(req.forwarded_for[0], "198.51.100.7");
+	request_free(&req);
+	free(envp[1]);
+	envp[1] = NULL;
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, 0);
+	request_free(&req);
+	free(envp[0]);
+	free(a);
+
+	/* the limit used up exactly by the values at the right: a ',' at the
+	 * limit keeps nothing of the value before */
+	a = hops_of_length("192.0.2.1", "192.0.2.2", "", REQUEST_FORWARDED_BYTES);
+	envp[0] = xff_param("192.0.2.9,");
+	envp[1] = xff_param(a);
+	envp[2] = NULL;
+	request_init(&req, envp);
+	ck_assert_uint_eq(req.forwarded_for_n, 1);
+	ck_assert_ptr_eq(req.forwarded_for[0], envp[1] + strlen(XFF));
+	request_free(&req);
+	free(envp[0]);
+	free(envp[1]);
+	free(a);
 }
 END_TEST
 
@@ -634,6 +827,9 @@ http_suite(void)
 
 	tcase_add_test(tc, test_request_init);
 	tcase_add_test(tc, test_http_param);
+	tcase_add_test(tc, test_request_forwarded_for_lines);
+	tcase_add_test(tc, test_request_forwarded_for_many_lines);
+	tcase_add_test(tc, test_request_forwarded_for_bytes);
 	tcase_add_loop_test(tc, test_body_status, 0,
 	    (int)(sizeof(body_cases) / sizeof(body_cases[0])));
 	suite_add_tcase(s, tc);

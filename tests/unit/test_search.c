@@ -61,6 +61,10 @@ START_TEST(test_query_get)
 	ck_assert_str_eq(out, "%zz");                               /* not an escape: literal */
 	ck_assert_int_eq(http_query_get("q=%00", "q", out, sizeof(out)), -1);
 	ck_assert_int_eq(http_query_get("q=0123456789abcdefXYZ", "q", out, sizeof(out)), -1);
+	ck_assert_str_eq(out, "");          /* no half-decoded, unterminated value left */
+	memset(out, 'x', sizeof(out));
+	ck_assert_int_eq(http_query_get("q=ab%00", "q", out, sizeof(out)), -1);
+	ck_assert_str_eq(out, "");
 	ck_assert_int_eq(http_query_get("%71=v", "q", out, sizeof(out)), 1);  /* encoded name */
 	ck_assert_str_eq(out, "v");
 }

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "issue.h"
 #include "suites.h"
 #include "token.h"
 
@@ -359,6 +360,45 @@ END_TEST
 
 /* ---- access tokens ---- */
 
+/* An impersonation token is capped at the agent token's exp; with less
+ * than ISSUE_MIN_TTL left none is issued (never one dead at birth). */
+START_TEST(test_issue_never_dead_at_birth)
+{
+	struct signing_key key;
+	struct config cfg;
+	struct session s = {
+		.agent_id = 7, .customer_id = 21, .customer_reference = "DE--21",
+	};
+	struct jwt_parts p;
+	char *token;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.audience = (char *)"frontend";
+	cfg.issuer = (char *)"";
+	cfg.access_token_ttl = 600;
+	load_key(&key);
+	for (long long left = -60; left < ISSUE_MIN_TTL; left++) {
+		s.exp_cap = IAT + left;
+		ck_assert_int_eq(issue_ttl(&cfg, &s, IAT), left);
+		ck_assert_ptr_null(issue_access_token(&cfg, &key, &s, IAT));
+	}
+	s.exp_cap = IAT + ISSUE_MIN_TTL;
+	token = issue_access_token(&cfg, &key, &s, IAT);
+	ck_assert_ptr_nonnull(token);
+	split_jwt(token, &p);
+	ck_assert_ptr_nonnull(strstr(p.payload, "\"iat\":1700000000,\"nbf\":1700000000,"
+	    "\"exp\":1700000001,"));
+	free_parts(&p);
+	free(token);
+	/* not capped: an agent's own session, or a cap beyond the lifetime */
+	s.exp_cap = 0;
+	ck_assert_int_eq(issue_ttl(&cfg, &s, IAT), 600);
+	s.exp_cap = IAT + 601;
+	ck_assert_int_eq(issue_ttl(&cfg, &s, IAT), 600);
+	signing_key_free(&key);
+}
+END_TEST
+
 START_TEST(test_access_token_exact_payload)
 {
 	struct signing_key key;
@@ -703,6 +743,7 @@ token_suite(void)
 	tcase_add_test(tc, test_access_token_verifies_with_libjwt);
 	tcase_add_test(tc, test_access_token_tampering_detected);
 	tcase_add_test(tc, test_access_token_jti_unique);
+	tcase_add_test(tc, test_issue_never_dead_at_birth);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refresh");
