@@ -1,8 +1,9 @@
 -- agentauth database schema, functions and roles.  Idempotent: run it
 -- again to upgrade in place.  One command, from any directory:
 --   psql -X -v ON_ERROR_STOP=1 -d DB -f /path/to/sql/install.sql
--- Needs a role that may create schemas, roles and the pgcrypto extension
--- (a superuser, or the database owner where pgcrypto is trusted).
+-- Run it as a superuser (it creates roles and sets their attributes).
+-- The parts below are included from install/ beside this file: keep them
+-- together (make install puts them in $(pkgdatadir)/sql/install).
 --
 -- The parts, in order (doc/sql-admin.md describes every object):
 --   install/roles.sql     the roles: owner, application, admin

@@ -5,39 +5,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "password.h"
 
-/* Loads the public_keys list into extra_keys and builds the keyring. */
+/* Loads the signing key into keys[0] and the public_keys list after it,
+ * each key once. */
 static int
-load_public_keys(struct app *app, char *err, size_t errlen)
+load_keys(struct app *app, char *err, size_t errlen)
 {
-	char *list = strdup(app->cfg.public_keys), *save = NULL, *path;
+	char *list, *save = NULL, *path;
 
+	if (signing_key_load(&app->keys[0], app->cfg.private_key, err, errlen) < 0)
+		return -1;
+	app->nkeys = 1;
+	list = strdup(app->cfg.public_keys);
 	if (list == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	app->keyring.keys[app->keyring.n++] = &app->key;
 	for (path = strtok_r(list, ", \t", &save); path != NULL;
 	    path = strtok_r(NULL, ", \t", &save)) {
 		struct signing_key *k;
-		if (app->keyring.n == KEYRING_MAX) {
+		int known = 0;
+		if (app->nkeys == KEYRING_MAX) {
 			snprintf(err, errlen, "public_keys: at most %d keys", KEYRING_MAX - 1);
 			goto fail;
 		}
-		k = &app->extra_keys[app->keyring.n - 1];
+		k = &app->keys[app->nkeys];
 		if (signing_key_load_public(k, path, err, errlen) < 0)
 			goto fail;
-		for (size_t i = 0; i < app->keyring.n; i++) {
-			if (strcmp(app->keyring.keys[i]->kid, k->kid) == 0) {
-				/* the same key twice (e.g. the signing key listed again) */
-				signing_key_free(k);
-				k = NULL;
-				break;
-			}
-		}
-		if (k != NULL)
-			app->keyring.keys[app->keyring.n++] = k;
+		for (size_t i = 0; i < app->nkeys; i++)
+			known |= strcmp(app->keys[i].kid, k->kid) == 0;
+		if (known)
+			/* the same key twice (e.g. the signing key listed again) */
+			signing_key_free(k);
+		else
+			app->nkeys++;
 	}
 	free(list);
 	return 0;
@@ -49,15 +52,16 @@ fail:
 int
 app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 {
+	struct keyring ring;
+
 	memset(app, 0, sizeof(*app));
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	if (cidr_list_parse(&app->trusted_proxies, app->cfg.trusted_proxies, err, errlen) < 0)
+	if (cidr_list_parse(&app->trusted_proxies, app->cfg.trusted_proxies, err, errlen) < 0 ||
+	    load_keys(app, err, errlen) < 0)
 		goto fail;
-	if (signing_key_load(&app->key, app->cfg.private_key, err, errlen) < 0 ||
-	    load_public_keys(app, err, errlen) < 0)
-		goto fail;
-	app->jwks = jwks_document(app->keyring.keys, app->keyring.n, &app->jwks_len);
+	app_keyring(app, &ring);
+	app->jwks = jwks_document(ring.keys, ring.n, &app->jwks_len);
 	app->db = db_new(app->cfg.database, app->cfg.db_timeout);
 	app->dummy_hash = password_dummy_hash((int)app->cfg.dummy_hash_cost);
 	if (app->db == NULL || app->dummy_hash == NULL || app->jwks == NULL) {
@@ -74,17 +78,11 @@ fail:
 }
 
 void
-app_move(struct app *dst, struct app *src)
+app_keyring(const struct app *app, struct keyring *ring)
 {
-	*dst = *src;
-	for (size_t i = 0; i < dst->keyring.n; i++) {
-		const struct signing_key *k = dst->keyring.keys[i];
-		if (k == &src->key)
-			dst->keyring.keys[i] = &dst->key;
-		else
-			dst->keyring.keys[i] = &dst->extra_keys[k - src->extra_keys];
-	}
-	memset(src, 0, sizeof(*src));
+	ring->n = app->nkeys;
+	for (size_t i = 0; i < app->nkeys; i++)
+		ring->keys[i] = &app->keys[i];
 }
 
 void
@@ -92,11 +90,9 @@ app_free(struct app *app)
 {
 	db_free(app->db);
 	free(app->dummy_hash);
-	signing_key_free(&app->key);
-	for (size_t i = 0; i < KEYRING_MAX - 1; i++)
-		signing_key_free(&app->extra_keys[i]);
+	for (size_t i = 0; i < KEYRING_MAX; i++)
+		signing_key_free(&app->keys[i]);
 	free(app->jwks);
 	config_free(&app->cfg);
-	password_cleanup();
 	memset(app, 0, sizeof(*app));
 }

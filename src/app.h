@@ -11,27 +11,31 @@
 #include "token.h"
 #include "verify.h"
 
+/* Holds no pointer into itself: a copy is as good as the original (a
+ * reload assigns the new one over the old). */
 struct app {
 	struct config cfg;
-	struct signing_key key;
+	struct signing_key keys[KEYRING_MAX];  /* keys[0] signs; every one verifies
+	                                          (then those of public_keys) */
+	size_t nkeys;
 	struct db *db;
 	char *dummy_hash;
 	struct cidr_list trusted_proxies;
-	struct signing_key extra_keys[KEYRING_MAX - 1];  /* from public_keys */
-	struct keyring keyring;  /* key, then extra_keys */
 	char *jwks;              /* the JWKS document, built once */
 	size_t jwks_len;
 };
 
-/* Takes over *cfg (the caller must not free it), loads the key and makes
+/* Takes over *cfg (the caller must not free it), loads the keys and makes
  * the dummy hash.  The database is not contacted.  Returns 0, or -1 with
  * err, in which case everything (cfg included) is released. */
 int app_init(struct app *app, struct config *cfg, char *err, size_t errlen);
 
+/* Releases what app owns.  Process-wide state (password.c's scratch area)
+ * is not the app's: it is released at exit. */
 void app_free(struct app *app);
 
-/* Moves *src into *dst (which must be free), fixing the pointers into the
- * struct itself (the keyring).  *src is left empty. */
-void app_move(struct app *dst, struct app *src);
+/* The key ring of app's keys for token_verify: borrowed pointers into
+ * app, valid while app is neither freed nor replaced (one request). */
+void app_keyring(const struct app *app, struct keyring *ring);
 
 #endif

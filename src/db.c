@@ -5,9 +5,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include <libpq-fe.h>
 
 #include "log.h"
+#include "monotonic.h"
 
 struct db {
 	char *conninfo;
@@ -29,15 +31,6 @@ conn_error(const PGconn *conn)
 	memcpy(buf, m, n);
 	buf[n] = '\0';
 	return buf;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct db *
@@ -86,7 +79,7 @@ wait_socket(PGconn *conn, short events, long long deadline)
 	if (fd < 0)
 		return -1;
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		if (left <= 0)
 			return 0;
 		pfd.fd = fd;
@@ -156,23 +149,12 @@ db_check_idle(struct db *db)
 	}
 }
 
-static enum db_status
-classify(const PGresult *res)
-{
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
-		return DB_UNAVAILABLE;
-	return DB_FAILED;
-}
-
 enum db_status
 db_query(struct db *db, const char *sql, int nparams, const char *const *params,
-    PGresult **res_r)
+    struct pg_result **res_r)
 {
-	long long deadline = now_ms() + db->timeout_ms;
+	long long deadline = monotonic_ms() + db->timeout_ms;
 	PGresult *res, *first = NULL;
-	enum db_status st = DB_OK;
 	int sent = 0, r;
 
 	*res_r = NULL;
@@ -220,20 +202,11 @@ db_query(struct db *db, const char *sql, int nparams, const char *const *params,
 	}
 	if (first == NULL)
 		goto lost;
+	/* an error that ended the connection too (a terminated backend): the
+	 * answer is handed out, the connection is not kept */
 	if (PQresultStatus(first) != PGRES_TUPLES_OK &&
-	    PQresultStatus(first) != PGRES_COMMAND_OK) {
-		st = classify(first);
-		log_error("database: statement failed: %s%s",
-		    PQresultErrorField(first, PG_DIAG_SQLSTATE) ?
-		    PQresultErrorField(first, PG_DIAG_SQLSTATE) : "",
-		    PQresultErrorField(first, PG_DIAG_MESSAGE_PRIMARY) ? "" : " (no server answer)");
-		PQclear(first);
-		if (PQstatus(db->conn) == CONNECTION_BAD) {
-			db_drop(db);
-			st = DB_UNAVAILABLE;
-		}
-		return st;
-	}
+	    PQresultStatus(first) != PGRES_COMMAND_OK && PQstatus(db->conn) == CONNECTION_BAD)
+		db_drop(db);
 	*res_r = first;
 	return DB_OK;
 timeout:

@@ -7,13 +7,13 @@
 #ifndef AGENTAUTH_DB_H
 #define AGENTAUTH_DB_H
 
-#include <libpq-fe.h>
-
 enum db_status {
-	DB_OK = 0,
+	DB_OK = 0,             /* the server answered (rows, or an error) */
 	DB_UNAVAILABLE = -1,   /* could not connect, connection lost, deadline */
-	DB_FAILED = -2,        /* the server answered with an error */
 };
+
+/* libpq's PGresult; only db.c and store.c look into it. */
+struct pg_result;
 
 struct db;
 
@@ -21,11 +21,13 @@ struct db;
 struct db *db_new(const char *conninfo, long timeout_ms);
 void db_free(struct db *db);
 
-/* Runs one parameterised statement.  On DB_OK *res_r is a result the
- * caller must PQclear; otherwise *res_r is NULL and the reason is logged.
- * A statement is re-sent only if the connection was found dead before
- * anything reached the server. */
+/* Runs one parameterised statement.  On DB_OK *res_r is the server's
+ * answer, which the caller must PQclear: rows (PGRES_TUPLES_OK), or an
+ * error the statement met (store.c decides what each error means).
+ * Otherwise *res_r is NULL and the reason is logged.  A statement is
+ * re-sent only if the connection was found dead before anything reached
+ * the server. */
 enum db_status db_query(struct db *db, const char *sql, int nparams,
-    const char *const *params, PGresult **res_r);
+    const char *const *params, struct pg_result **res_r);
 
 #endif

@@ -76,15 +76,33 @@ b64url_decode(unsigned char *out, size_t cap, const char *in, size_t n)
 }
 
 void
+hex_byte(char out[2], unsigned char c, int upper)
+{
+	static const char lower_digits[] = "0123456789abcdef", upper_digits[] = "0123456789ABCDEF";
+	const char *digits = upper ? upper_digits : lower_digits;
+
+	out[0] = digits[c >> 4];
+	out[1] = digits[c & 15];
+}
+
+void
 hex_encode(char *out, const unsigned char *in, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
+	for (size_t i = 0; i < n; i++)
+		hex_byte(out + 2 * i, in[i], 0);
 	out[2 * n] = '\0';
+}
+
+int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 int

@@ -17,8 +17,13 @@ size_t b64url_encode(char *out, const unsigned char *in, size_t n);
  * Returns the decoded length, or -1. */
 long b64url_decode(unsigned char *out, size_t cap, const char *in, size_t n);
 
-/* Writes 2n lowercase hex digits and a NUL to out (2n + 1 bytes). */
+/* Hex, the one place: hex_encode writes 2n lower-case hex digits and a
+ * NUL to out (2n + 1 bytes); hex_byte writes the two digits of c (no NUL),
+ * in upper case when upper (percent-encoding); hex_value is the value of
+ * the digit c (either case), or -1. */
 void hex_encode(char *out, const unsigned char *in, size_t n);
+void hex_byte(char out[2], unsigned char c, int upper);
+int hex_value(int c);
 
 /* SHA-256 of in[0..n) into out[32].  Returns 0 or -1. */
 int sha256(unsigned char out[32], const void *in, size_t n);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "store.h"
 
 const char *
 gate_bearer(const char *header, size_t *len_r)
@@ -23,39 +24,35 @@ gate_bearer(const char *header, size_t *len_r)
 static enum credential
 agent_state(struct exchange *x, const struct token_info *t)
 {
-	char id[24];
-	const char *params[2] = { id, t->sid };
-	enum credential c;
-	PGresult *res;
+	int valid;
 
 	if (t->sid[0] == '\0') {
 		log_info("agent %lld: token names no session", t->agent_id);
 		return CRED_INVALID;
 	}
-	snprintf(id, sizeof(id), "%lld", t->agent_id);
-	if (db_query(x->app->db, "SELECT agentauth.agent_token_valid($1, $2)", 2, params,
-	    &res) != DB_OK)
+	if (store_agent_token_valid(x->app->db, t->agent_id, t->sid, &valid) < 0)
 		return CRED_UNAVAILABLE;
-	c = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0 ?
-	    CRED_AGENT : CRED_INVALID;
-	PQclear(res);
-	if (c == CRED_INVALID)
+	if (!valid) {
 		log_info("agent %lld: token no longer valid (agent inactive or session revoked)",
 		    t->agent_id);
-	return c;
+		return CRED_INVALID;
+	}
+	return CRED_AGENT;
 }
 
 static enum credential
 examine(struct exchange *x, const char *header, const char *name, struct token_info *t)
 {
 	const struct config *cfg = &x->app->cfg;
+	struct keyring ring;
 	struct verify_params p = {
-		.keys = &x->app->keyring, .aud = cfg->audience, .iss = cfg->issuer,
+		.keys = &ring, .aud = cfg->audience, .iss = cfg->issuer,
 		.skew = cfg->clock_skew, .now = (long long)time(NULL),
 	};
 	const char *token, *why;
 	size_t len;
 
+	app_keyring(x->app, &ring);
 	if (header == NULL)
 		return CRED_ABSENT;
 	token = gate_bearer(header, &len);
@@ -70,8 +67,9 @@ examine(struct exchange *x, const char *header, const char *name, struct token_i
 	return agent_state(x, t);
 }
 
-void
-gate_examine(struct exchange *x, struct caller *c)
+/* Fills c from the request's headers (doc/api.md §3.5). */
+static void
+examine_both(struct exchange *x, struct caller *c)
 {
 	struct token_info t;
 
@@ -85,26 +83,46 @@ gate_examine(struct exchange *x, struct caller *c)
 		c->agent = t;
 }
 
+/* The one ladder of both policies.  strict (the revocation endpoints): a
+ * header that is not Bearer is an invalid token, and a request with
+ * neither header is 403 002. */
+static int
+admit_agent(struct exchange *x, struct caller *c, int strict)
+{
+	examine_both(x, c);
+	if (c->agent_header == CRED_UNAVAILABLE || c->auth_header == CRED_UNAVAILABLE) {
+		exchange_fail(x, ERR_SERVICE_UNAVAILABLE);
+		return -1;
+	}
+	if (c->agent_header == CRED_INVALID ||
+	    (strict && c->agent_header == CRED_NOT_BEARER)) {
+		exchange_fail(x, ERR_AGENT_TOKEN_INVALID);
+		return -1;
+	}
+	if (c->auth_header == CRED_INVALID || (strict && c->auth_header == CRED_NOT_BEARER)) {
+		exchange_fail(x, ERR_TOKEN_INVALID);
+		return -1;
+	}
+	if (strict && c->agent_header == CRED_ABSENT && c->auth_header == CRED_ABSENT) {
+		exchange_fail(x, ERR_TOKEN_MISSING);
+		return -1;
+	}
+	if (c->agent_header != CRED_AGENT && c->auth_header != CRED_AGENT) {
+		exchange_fail(x, ERR_AGENT_ONLY);
+		return -1;
+	}
+	x->agent_id = c->agent.agent_id;
+	return 0;
+}
+
 int
 gate_agent_only(struct exchange *x, struct caller *c)
 {
-	gate_examine(x, c);
-	if (c->agent_header == CRED_UNAVAILABLE || c->auth_header == CRED_UNAVAILABLE) {
-		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
-		return 0;
-	}
-	if (c->agent_header == CRED_INVALID) {
-		response_error(x->res, 401, "4102", "Agent access token is invalid.");
-		return 0;
-	}
-	if (c->auth_header == CRED_INVALID) {
-		response_error(x->res, 401, "001", "Invalid access token.");
-		return 0;
-	}
-	if (c->agent_header == CRED_AGENT || c->auth_header == CRED_AGENT) {
-		x->agent_id = c->agent.agent_id;
-		return 1;
-	}
-	response_error(x->res, 401, "4103", "Action is available to agent user only.");
-	return 0;
+	return admit_agent(x, c, 0);
+}
+
+int
+gate_agent_revoking(struct exchange *x, struct caller *c)
+{
+	return admit_agent(x, c, 1);
 }

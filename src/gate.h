@@ -1,12 +1,12 @@
 /* gate: who is calling.  Examines X-Agent-Authorization and Authorization
  * (both "Bearer <jwt>"), verifies the tokens and, for agent tokens, asks
- * the database whether the agent is still active and the token was issued
- * after its tokens_valid_after.  Endpoints map the outcome to their own
- * error codes (CONTRACT §5, §6). */
+ * the database whether the agent is still active and its session not
+ * revoked (doc/api.md §3).  Two named policies turn that into an answer:
+ * the agent-only endpoints' (§3.5) and the revocation endpoints' (§5.2). */
 #ifndef AGENTAUTH_GATE_H
 #define AGENTAUTH_GATE_H
 
-#include "router.h"
+#include "exchange.h"
 #include "verify.h"
 
 enum credential {
@@ -24,12 +24,20 @@ struct caller {
 	struct token_info agent;        /* the agent token, when one is valid */
 };
 
-/* Fills c from the request's headers. */
-void gate_examine(struct exchange *x, struct caller *c);
-
-/* Agent-only endpoints (CONTRACT §6).  Returns 1 if an agent calls; else
- * answers 401 (4102, 001 or 4103) or 503 and returns 0. */
+/* The two policies of the agent endpoints.  Each examines both headers
+ * into *c and returns 0 if an agent calls (x->agent_id and c->agent are
+ * that agent's), or answers and returns -1.
+ *
+ * gate_agent_only: the agent-only endpoints, search and impersonation
+ * (doc/api.md §3.5): 503, then 401 4102 for an invalid X-Agent-Authorization
+ * token, 401 001 for an invalid Authorization token, 401 4103 when neither
+ * holds a good agent token; a header that is not Bearer is ignored.
+ *
+ * gate_agent_revoking: DELETE /refresh-tokens/... (doc/api.md §5.2): the
+ * same, except that a header that is not Bearer counts as an invalid token
+ * and a request with neither header gets 403 002. */
 int gate_agent_only(struct exchange *x, struct caller *c);
+int gate_agent_revoking(struct exchange *x, struct caller *c);
 
 /* Splits "Bearer <token>" (scheme in any case, one space).  Returns the
  * token and its length in *len_r, or NULL. */

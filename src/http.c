@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "encode.h"
 #include "jsonapi.h"
 
 const char *
@@ -324,7 +325,6 @@ http_append_query(char *url, size_t outlen, const char *query)
 int
 http_append_encoded(char *url, size_t outlen, const char *text)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t start = strlen(url), o = start;
 
 	for (const unsigned char *q = (const unsigned char *)text; *q != '\0'; q++) {
@@ -336,26 +336,14 @@ http_append_encoded(char *url, size_t outlen, const char *text)
 			if (o + 3 >= outlen)
 				goto too_long;
 			url[o++] = '%';
-			url[o++] = hex[*q >> 4];
-			url[o++] = hex[*q & 15];
+			hex_byte(url + o, *q, 1);
+			o += 2;
 		}
 	}
 	url[o] = '\0';
 	return 0;
 too_long:
 	url[start] = '\0';
-	return -1;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
 	return -1;
 }
 
@@ -371,8 +359,8 @@ url_decode(const char *s, size_t n, char *out, size_t outlen)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%' && i + 2 < n &&
-		    hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+		    hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+			c = (char)(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]));
 			i += 2;
 		}
 		if (c == '\0' || o + 1 >= outlen)

@@ -19,14 +19,14 @@ customer_sub(long long customer_id, const char *reference)
 {
 	struct json_object *o = json_object_new_object();
 
-	if (json_set_null(o, "id_company_user") < 0 || json_set_null(o, "id_agent") < 0 ||
-	    json_set(o, "customer_reference", json_object_new_string(reference)) < 0 ||
-	    json_set(o, "id_customer", json_object_new_int64(customer_id)) < 0 ||
-	    json_set_null(o, "permissions") < 0) {
+	if (jx_set_null(o, "id_company_user") < 0 || jx_set_null(o, "id_agent") < 0 ||
+	    jx_set(o, "customer_reference", json_object_new_string(reference)) < 0 ||
+	    jx_set(o, "id_customer", json_object_new_int64(customer_id)) < 0 ||
+	    jx_set_null(o, "permissions") < 0) {
 		json_object_put(o);
 		return NULL;
 	}
-	return json_render(o, NULL);
+	return jx_render(o, NULL);
 }
 
 long
@@ -69,19 +69,21 @@ issue_access_token(const struct config *cfg, const struct signing_key *key,
 
 int
 issue_respond(struct exchange *x, const char *type, const struct session *s,
-    const char *refresh)
+    const char *refresh, enum error_id too_soon)
 {
 	long long iat = (long long)time(NULL);
 	long ttl = issue_ttl(&x->app->cfg, s, iat);
 	char self[BASE_URL_MAX + 128], *jwt, *body;
 	size_t len = 0;
 
-	if (ttl < ISSUE_MIN_TTL)
+	if (ttl < ISSUE_MIN_TTL) {
+		exchange_fail(x, too_soon);
 		return -1;
-	jwt = issue_access_token(&x->app->cfg, &x->app->key, s, iat);
+	}
+	jwt = issue_access_token(&x->app->cfg, &x->app->keys[0], s, iat);
 	if (jwt == NULL) {
 		log_error("cannot issue an access token");
-		response_error(x->res, 500, NULL, "Internal Server Error");
+		exchange_fail(x, ERR_INTERNAL);
 		return 0;
 	}
 	snprintf(self, sizeof(self), "%s/%s", x->base, type);

@@ -3,7 +3,7 @@
 #ifndef AGENTAUTH_ISSUE_H
 #define AGENTAUTH_ISSUE_H
 
-#include "router.h"
+#include "exchange.h"
 
 struct session {
 	long long agent_id;              /* the agent, or the acting agent */
@@ -34,10 +34,11 @@ char *issue_access_token(const struct config *cfg, const struct signing_key *key
 
 /* Answers 201 with {"data":{"type":type,...}} holding a new access token
  * for s and the given refresh token (already stored by the caller), with
- * links.self = <base>/<type>, or 500 if the token cannot be signed; and
- * returns 0.  Returns -1 without answering if s has less than
- * ISSUE_MIN_TTL seconds left: the caller refuses (401). */
+ * links.self = <base>/<type>, and returns 0; or answers 500 (logged) if
+ * the token cannot be signed, and returns 0 too.  If s has less than
+ * ISSUE_MIN_TTL seconds left it answers too_soon, the endpoint's refusal,
+ * and returns -1: no token is issued, and the caller logs why. */
 int issue_respond(struct exchange *x, const char *type, const struct session *s,
-    const char *refresh);
+    const char *refresh, enum error_id too_soon);
 
 #endif

@@ -8,6 +8,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "encode.h"
+
 static enum log_level threshold = LOG_LVL_INFO;
 static int to_syslog;
 
@@ -77,7 +79,6 @@ log_msg(enum log_level level, const char *fmt, ...)
 const char *
 log_quote(char *buf, size_t bufsize, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 
 	if (bufsize == 0)
@@ -89,8 +90,8 @@ log_quote(char *buf, size_t bufsize, const char *s, size_t len)
 				break;
 			buf[o++] = '\\';
 			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
+			hex_byte(buf + o, c, 0);
+			o += 2;
 		} else {
 			if (o + 1 >= bufsize)
 				break;

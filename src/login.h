@@ -2,11 +2,11 @@
 #ifndef AGENTAUTH_LOGIN_H
 #define AGENTAUTH_LOGIN_H
 
-#include "router.h"
+#include "exchange.h"
 
 #define USERNAME_MAX_BYTES 255
 
-/* Answers an agent login (CONTRACT §2): 201 with tokens, 401/4101 for
+/* Answers an agent login (doc/api.md §2): 201 with tokens, 401/4101 for
  * every failure cause, 503 when the database cannot be asked. */
 void login_handle(struct exchange *x);
 

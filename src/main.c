@@ -99,7 +99,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("agentauth: configuration OK (key id %s)\n", app.key.kid);
+		printf("agentauth: configuration OK (key id %s)\n", app.keys[0].kid);
 		app_free(&app);
 		return 0;
 	}

@@ -9,14 +9,21 @@
 
 #include "encode.h"
 
-/* struct crypt_data is 32 KiB: keep it off the stack, once per process. */
+/* struct crypt_data is 32 KiB: keep it off the stack, once per process.
+ * It is the process's, not a struct app's (a reload keeps it): it is
+ * released once, at exit, in every process that made it (a worker
+ * inherits the master's, and its exit handler). */
 static struct crypt_data *scratch;
 
 static struct crypt_data *
 scratch_get(void)
 {
+	static int registered;
+
 	if (scratch == NULL)
 		scratch = calloc(1, sizeof(*scratch));
+	if (scratch != NULL && !registered)
+		registered = atexit(password_cleanup) == 0;
 	return scratch;
 }
 

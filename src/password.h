@@ -42,7 +42,8 @@ int password_needs_rehash(const char *hash, int cost);
 /* A short name of the hash's scheme for logs ("bcrypt", "md5crypt", ...). */
 const char *password_scheme(const char *hash);
 
-/* Releases the per-process crypt scratch area. */
+/* Releases the per-process crypt scratch area, wiped.  Runs at exit by
+ * itself (atexit, once the area is made); callable earlier (tests). */
 void password_cleanup(void);
 
 #endif

@@ -3,12 +3,12 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "encode.h"
-#include "jsonapi.h"
+#include "exchange.h"
 #include "impersonate.h"
 #include "login.h"
+#include "monotonic.h"
 #include "search.h"
 #include "refresh.h"
 #include "wellknown.h"
@@ -33,23 +33,6 @@ static const struct route routes[] = {
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
-
-int
-router_read_resource(struct exchange *x, const char *type, struct json_object **root_r,
-    struct json_object **attributes_r)
-{
-	switch (jsonapi_parse_resource(x->req->body, x->req->body_len, type, root_r,
-	    attributes_r)) {
-	case JSONAPI_OK:
-		return 0;
-	case JSONAPI_BAD_TYPE:
-		response_error(x->res, 400, NULL, "Invalid type.");
-		return -1;
-	default:
-		response_error(x->res, 400, NULL, "Post data is invalid.");
-		return -1;
-	}
-}
 
 /* Finds "/" path at a segment boundary in s; returns its offset or -1. */
 static long
@@ -131,16 +114,14 @@ route_match(const char *path, const char **id_r)
 static void
 log_request(struct exchange *x, const char *route, const char *request_id, long long started)
 {
-	struct timespec ts;
 	char agent[24] = "-", method[48];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (x->agent_id > 0)
 		snprintf(agent, sizeof(agent), "%lld", x->agent_id);
 	log_info("request id=%s %s /%s%s status=%d ms=%.1f agent=%s ip=%s", request_id,
 	    log_quote(method, sizeof(method), x->req->method, strlen(x->req->method)), route,
 	    x->id != NULL ? "/{id}" : "", x->res->status,
-	    ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - started) / 1000.0, agent,
+	    (monotonic_us() - started) / 1000.0, agent,
 	    x->client_ip[0] ? x->client_ip : "-");
 }
 
@@ -169,11 +150,8 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 	size_t mount_len;
 	unsigned char rnd[8];
 	char request_id[17];
-	struct timespec ts;
-	long long started;
+	long long started = monotonic_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	started = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	if (random_bytes(rnd, sizeof(rnd)) < 0)
 		memset(rnd, 0, sizeof(rnd));
 	hex_encode(request_id, rnd, sizeof(rnd));
@@ -184,12 +162,12 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 	client_key(x.client_ip, (unsigned)app->cfg.ipv6_prefix, x.client_key);
 	if (http_base_url(req, app->cfg.base_url, mount, mount_len, x.base,
 	    sizeof(x.base)) < 0) {
-		response_error(res, 400, NULL, "Request URL is too long.");
+		exchange_fail(&x, ERR_URL_TOO_LONG);
 		goto out;
 	}
 	rt = route_match(path, &x.id);
 	if (rt == NULL) {
-		response_error(res, 404, NULL, "Not Found");
+		exchange_fail(&x, ERR_NOT_FOUND);
 		goto out;
 	}
 	if (strcmp(req->method, "GET") == 0)
@@ -199,36 +177,36 @@ router_dispatch(struct app *app, const struct request *req, struct response *res
 	else if (strcmp(req->method, "DELETE") == 0)
 		fn = rt->del;
 	if (fn == NULL) {
-		response_error(res, 405, NULL, "Method Not Allowed");
+		exchange_fail(&x, ERR_METHOD_NOT_ALLOWED);
 		response_add_header(res, "Allow", rt->allow);
 		goto out;
 	}
 	if (x.id != NULL && strcmp(req->method, "DELETE") != 0) {
-		response_error(res, 404, NULL, "Not Found");  /* as Spryker */
+		exchange_fail(&x, ERR_NOT_FOUND);  /* as Spryker */
 		goto out;
 	}
 	if ((x.id == NULL || x.id[0] == '\0') && strcmp(req->method, "DELETE") == 0) {
-		response_error(res, 400, NULL, "Resource id is not specified.");
+		exchange_fail(&x, ERR_ID_NOT_SPECIFIED);
 		goto out;
 	}
 	if (!http_accept_ok(req->accept)) {
-		response_error(res, 406, NULL, "Not acceptable.");
+		exchange_fail(&x, ERR_NOT_ACCEPTABLE);
 		goto out;
 	}
 	if (req->body_status == 413) {
-		response_error(res, 413, NULL, "Request body is too large.");
+		exchange_fail(&x, ERR_BODY_TOO_LARGE);
 		goto out;
 	}
 	if (req->body_status == 503) {
-		response_error(res, 503, NULL, "Service temporarily unavailable.");
+		exchange_fail(&x, ERR_SERVICE_UNAVAILABLE);
 		goto out;
 	}
 	if (req->body_status != 0) {
-		response_error(res, 400, NULL, "Post data is invalid.");
+		exchange_fail(&x, ERR_POST_DATA_INVALID);
 		goto out;
 	}
 	if (strcmp(req->method, "POST") == 0 && !http_content_type_ok(req->content_type)) {
-		response_error(res, 415, NULL, "Unsupported media type.");
+		exchange_fail(&x, ERR_UNSUPPORTED_MEDIA_TYPE);
 		goto out;
 	}
 	fn(&x);

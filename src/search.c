@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "gate.h"
-#include "jsonapi.h"
+#include "jx.h"
 #include "log.h"
+#include "store.h"
+#include "strict.h"
 
 #define SEARCH_TYPE "agent-customer-search"
 #define Q_MAX 256
@@ -61,12 +63,12 @@ search_paging(const char *query, long max_limit, struct paging *p)
 /* <base>/agent-customer-search?<others>&page[offset]=O&page[limit]=L, in
  * link (cap bytes, enough for base + 3 x others + 64). */
 static struct json_object *
-page_link(struct exchange *x, const char *others, long offset, long limit, char *link,
+page_link(const char *base, const char *others, long offset, long limit, char *link,
     size_t cap)
 {
 	size_t n;
 
-	snprintf(link, cap, "%s/" SEARCH_TYPE "?", x->base);
+	snprintf(link, cap, "%s/" SEARCH_TYPE "?", base);
 	http_append_encoded(link, cap, others);
 	n = strlen(link);
 	snprintf(link + n, cap - n, "%spage[offset]=%ld&page[limit]=%ld",
@@ -74,103 +76,104 @@ page_link(struct exchange *x, const char *others, long offset, long limit, char 
 	return json_object_new_string(link);
 }
 
-/* Appends the customer of row to arr.  Returns 0 or -1 (out of memory). */
+/* Appends customer cu to arr.  Returns 0 or -1 (out of memory). */
 static int
-append_customer(struct json_object *arr, const PGresult *res, int row)
+append_customer(struct json_object *arr, const struct customer *cu)
 {
 	struct json_object *c;
 
-	return json_append(arr, c = json_object_new_object()) < 0 ||
-	    json_set(c, "customerReference", json_object_new_string(PQgetvalue(res, row, 1))) < 0 ||
-	    json_set(c, "email", json_object_new_string(PQgetvalue(res, row, 2))) < 0 ||
-	    json_set(c, "firstName", json_object_new_string(PQgetvalue(res, row, 3))) < 0 ||
-	    json_set(c, "lastName", json_object_new_string(PQgetvalue(res, row, 4))) < 0 ? -1 : 0;
+	return jx_append(arr, c = json_object_new_object()) < 0 ||
+	    jx_set(c, "customerReference", json_object_new_string(cu->reference)) < 0 ||
+	    jx_set(c, "email", json_object_new_string(cu->email)) < 0 ||
+	    jx_set(c, "firstName", json_object_new_string(cu->first_name)) < 0 ||
+	    jx_set(c, "lastName", json_object_new_string(cu->last_name)) < 0 ? -1 : 0;
+}
+
+/* The document of one page of results (doc/api.md §8.2, §8.3): the
+ * customers of page, links.self from base and the request's query, and
+ * for a result that is not empty first, last, prev and next under pg.
+ * Returns a malloc'd string, or NULL when memory ran out. */
+static char *
+search_document(const char *base, const char *query, const struct paging *pg,
+    const struct customer_page *page, size_t *len_r)
+{
+	struct json_object *root, *data, *item, *attrs, *customers, *links, *ilinks;
+	size_t qlen = strlen(query), cap = strlen(base) + 3 * qlen + 128;
+	char *others = malloc(qlen + 1), *self = malloc(cap), *link = malloc(cap), *body = NULL;
+	long long total = page->total;
+	int failed;
+
+	if (others == NULL || self == NULL || link == NULL ||
+	    http_query_without(query, paging_names, 2, others, qlen + 1) < 0)
+		goto out;
+	snprintf(self, cap, "%s/" SEARCH_TYPE, base);
+	http_append_query(self, cap, query);
+
+	/* each container is attached first, so that putting root frees all */
+	root = json_object_new_object();
+	failed = jx_set(root, "data", data = json_object_new_array()) < 0 ||
+	    jx_append(data, item = json_object_new_object()) < 0 ||
+	    jx_set(item, "type", json_object_new_string(SEARCH_TYPE)) < 0 ||
+	    jx_set_null(item, "id") < 0 ||
+	    jx_set(item, "attributes", attrs = json_object_new_object()) < 0 ||
+	    jx_set(attrs, "customers", customers = json_object_new_array()) < 0 ||
+	    jx_set(item, "links", ilinks = json_object_new_object()) < 0 ||
+	    jx_set(ilinks, "self", json_object_new_string(self)) < 0 ||
+	    jx_set(root, "links", links = json_object_new_object()) < 0 ||
+	    jx_set(links, "self", json_object_new_string(self)) < 0;
+	for (size_t i = 0; !failed && i < page->n; i++) {
+		struct customer cu = store_customer(page, i);
+		failed = append_customer(customers, &cu) < 0;
+	}
+	if (!failed && total > 0) {
+		long last = pg->limit * (long)((total + pg->limit - 1) / pg->limit - 1);
+		failed = jx_set(links, "last", page_link(base, others, last, pg->limit, link,
+		    cap)) < 0 ||
+		    jx_set(links, "first", page_link(base, others, 0, pg->limit, link, cap)) < 0 ||
+		    (pg->offset > 0 && jx_set(links, "prev", page_link(base, others,
+		    pg->offset - pg->limit > 0 ? pg->offset - pg->limit : 0, pg->limit, link,
+		    cap)) < 0) ||
+		    (pg->offset + pg->limit < total && jx_set(links, "next", page_link(base,
+		    others, pg->offset + pg->limit, pg->limit, link, cap)) < 0);
+	}
+	if (failed)
+		json_object_put(root);
+	else
+		body = jx_render(root, len_r);
+out:
+	free(others);
+	free(self);
+	free(link);
+	return body;
 }
 
 void
 search_handle(struct exchange *x)
 {
-	struct json_object *root, *data, *item, *attrs, *customers, *links, *ilinks;
-	char q[Q_MAX], off[24], lim[24], *others, *self, *link;
-	const char *params[3] = { q, off, lim };
+	struct customer_page page = { 0 };
 	struct paging pg;
 	struct caller c;
-	PGresult *res = NULL;
-	long long total = 0;
-	size_t len = 0, qlen, cap;
-	int valid_q, failed;
-	char *body;
+	char q[Q_MAX], *body;
+	size_t len = 0;
 
 	if (search_paging(x->req->query, x->app->cfg.search_max_limit, &pg) < 0) {
-		response_error(x->res, 400, NULL, "Pagination parameters are invalid.");
+		exchange_fail(x, ERR_PAGINATION_INVALID);
 		return;
 	}
-	if (!gate_agent_only(x, &c))
+	if (gate_agent_only(x, &c) < 0)
 		return;
-	/* a q the database cannot hold (bad UTF-8, NUL, too long) matches nothing */
-	valid_q = http_query_get(x->req->query, "q", q, sizeof(q)) >= 0 &&
-	    utf8_valid(q, strlen(q));
-	if (valid_q) {
-		snprintf(off, sizeof(off), "%ld", pg.offset);
-		snprintf(lim, sizeof(lim), "%ld", pg.limit);
-		if (db_query(x->app->db, "SELECT total, customer_reference, email, first_name, "
-		    "last_name FROM agentauth.customer_search($1, $2, $3)", 3, params, &res) != DB_OK) {
-			response_error(x->res, 503, NULL, "Service temporarily unavailable.");
-			return;
-		}
-		if (PQntuples(res) >= 1)
-			total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	/* a q the database cannot hold (bad UTF-8, NUL, too long) matches
+	 * nothing, without asking */
+	if (http_query_get(x->req->query, "q", q, sizeof(q)) >= 0 && utf8_valid(q, strlen(q)) &&
+	    store_customer_search(x->app->db, q, pg.offset, pg.limit, &page) < 0) {
+		exchange_fail(x, ERR_SERVICE_UNAVAILABLE);
+		return;
 	}
-	qlen = strlen(x->req->query);
-	cap = strlen(x->base) + 3 * qlen + 128;
-	others = malloc(qlen + 1);
-	self = malloc(cap);
-	link = malloc(cap);
-	if (others == NULL || self == NULL || link == NULL ||
-	    http_query_without(x->req->query, paging_names, 2, others, qlen + 1) < 0) {
-		response_error(x->res, 500, NULL, "Internal Server Error");
-		PQclear(res);
-		goto out;
-	}
-	snprintf(self, cap, "%s/" SEARCH_TYPE, x->base);
-	http_append_query(self, cap, x->req->query);
-
-	/* each container is attached first, so that putting root frees all;
-	 * out of memory: root is put and json_render(NULL) gives the 500 */
-	root = json_object_new_object();
-	failed = json_set(root, "data", data = json_object_new_array()) < 0 ||
-	    json_append(data, item = json_object_new_object()) < 0 ||
-	    json_set(item, "type", json_object_new_string(SEARCH_TYPE)) < 0 ||
-	    json_set_null(item, "id") < 0 ||
-	    json_set(item, "attributes", attrs = json_object_new_object()) < 0 ||
-	    json_set(attrs, "customers", customers = json_object_new_array()) < 0 ||
-	    json_set(item, "links", ilinks = json_object_new_object()) < 0 ||
-	    json_set(ilinks, "self", json_object_new_string(self)) < 0 ||
-	    json_set(root, "links", links = json_object_new_object()) < 0 ||
-	    json_set(links, "self", json_object_new_string(self)) < 0;
-	for (int i = 1; !failed && res != NULL && i < PQntuples(res); i++)
-		failed = append_customer(customers, res, i) < 0;
-	PQclear(res);
-	if (!failed && total > 0) {
-		long last = pg.limit * (long)((total + pg.limit - 1) / pg.limit - 1);
-		failed = json_set(links, "last", page_link(x, others, last, pg.limit, link, cap)) < 0 ||
-		    json_set(links, "first", page_link(x, others, 0, pg.limit, link, cap)) < 0 ||
-		    (pg.offset > 0 && json_set(links, "prev", page_link(x, others,
-		    pg.offset - pg.limit > 0 ? pg.offset - pg.limit : 0, pg.limit, link, cap)) < 0) ||
-		    (pg.offset + pg.limit < total && json_set(links, "next", page_link(x, others,
-		    pg.offset + pg.limit, pg.limit, link, cap)) < 0);
-	}
-	if (failed) {
-		json_object_put(root);
-		root = NULL;
-	}
-	body = json_render(root, &len);
+	/* out of memory: a NULL body, which is the fixed 500 */
+	body = search_document(x->base, x->req->query, &pg, &page, &len);
 	response_set_json(x->res, 200, MEDIA_JSONAPI, body, len);
 	response_add_header(x->res, "Cache-Control", "no-store");
-	log_debug("search: agent=%lld total=%lld offset=%ld limit=%ld", c.agent.agent_id, total,
-	    pg.offset, pg.limit);
-out:
-	free(others);
-	free(self);
-	free(link);
+	log_debug("search: agent=%lld total=%lld offset=%ld limit=%ld", c.agent.agent_id,
+	    page.total, pg.offset, pg.limit);
+	store_customer_page_free(&page);
 }

@@ -1,8 +1,8 @@
-/* search: GET /agent-customer-search (CONTRACT §7). */
+/* search: GET /agent-customer-search (doc/api.md §8). */
 #ifndef AGENTAUTH_SEARCH_H
 #define AGENTAUTH_SEARCH_H
 
-#include "router.h"
+#include "exchange.h"
 
 #define SEARCH_DEFAULT_LIMIT 10
 

@@ -13,13 +13,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
+#include "errors.h"
 #include "http.h"
 #include "log.h"
+#include "monotonic.h"
 #include "router.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -123,18 +124,21 @@ read_body(FCGX_Request *fr, struct request *req, size_t max)
 static void
 write_response(FCGX_Request *fr, const struct response *res)
 {
-	char head[RESPONSE_HEADERS_MAX + 256];
-	int n = response_head(res, head, sizeof(head));
+	char head[RESPONSE_HEADERS_MAX + 256], body[128];
+	int n = response_head(res, head, sizeof(head)), blen;
 
 	if (n < 0 || (res->status == 500 && res->body_len == 0)) {
-		/* no memory for a body, or headers too long: a fixed answer */
-		static const char body[] =
-		    "{\"errors\":[{\"status\":500,\"detail\":\"Internal Server Error\"}]}";
-		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n"
+		/* no memory for a body, or headers too long: a fixed answer,
+		 * made without allocating (the document of jsonapi_error_body) */
+		const struct error_entry *e = errors_get(ERR_INTERNAL);
+		blen = snprintf(body, sizeof(body),
+		    "{\"errors\":[{\"status\":%d,\"detail\":\"%s\"}]}", e->status, e->detail);
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 		    "Content-Type: " MEDIA_JSONAPI "\r\nContent-Length: %d\r\n"
-		    "X-Content-Type-Options: nosniff\r\n\r\n", (int)sizeof(body) - 1);
+		    "X-Content-Type-Options: nosniff\r\n\r\n", e->status,
+		    http_status_text(e->status), blen);
 		FCGX_PutStr(head, n, fr->out);
-		FCGX_PutStr(body, (int)sizeof(body) - 1, fr->out);
+		FCGX_PutStr(body, blen, fr->out);
 		return;
 	}
 	FCGX_PutStr(head, n, fr->out);
@@ -447,15 +451,6 @@ spawn_worker(struct app *app, int listen_fd)
 	return pid;
 }
 
-static long long
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One worker slot of the pool. */
 struct slot {
 	pid_t pid;
@@ -500,8 +495,8 @@ reload(struct app *app, const struct server_opts *opts, int listen_fd, struct sl
 		return;
 	}
 	app_free(app);
-	app_move(app, &fresh);
-	log_info("reload: configuration loaded (key id %s); replacing workers", app->key.kid);
+	*app = fresh;   /* struct app holds no pointer into itself */
+	log_info("reload: configuration loaded (key id %s); replacing workers", app->keys[0].kid);
 	for (long i = 0; i < n; i++) {
 		pid_t old = slots[i].pid;
 		slots[i].pid = spawn_worker(app, listen_fd);

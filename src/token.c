@@ -11,7 +11,7 @@
 #include <openssl/pem.h>
 
 #include "encode.h"
-#include "jsonapi.h"
+#include "jx.h"
 
 /* Encrypted keys are not supported: never prompt on a terminal. */
 static int
@@ -193,21 +193,21 @@ jwks_document(const struct signing_key *const *keys, size_t n, size_t *len_r)
 	struct json_object *root = json_object_new_object(), *arr, *k;
 
 	/* each container is attached first, so that putting root frees all */
-	if (json_set(root, "keys", arr = json_object_new_array()) < 0)
+	if (jx_set(root, "keys", arr = json_object_new_array()) < 0)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (json_append(arr, k = json_object_new_object()) < 0 ||
-		    json_set(k, "kty", json_object_new_string("RSA")) < 0 ||
-		    json_set(k, "use", json_object_new_string("sig")) < 0 ||
-		    json_set(k, "alg", json_object_new_string("RS256")) < 0 ||
-		    json_set(k, "kid", json_object_new_string(keys[i]->kid)) < 0 ||
-		    json_set(k, "n", json_object_new_string(keys[i]->n_b64)) < 0 ||
-		    json_set(k, "e", json_object_new_string(keys[i]->e_b64)) < 0) {
+		if (jx_append(arr, k = json_object_new_object()) < 0 ||
+		    jx_set(k, "kty", json_object_new_string("RSA")) < 0 ||
+		    jx_set(k, "use", json_object_new_string("sig")) < 0 ||
+		    jx_set(k, "alg", json_object_new_string("RS256")) < 0 ||
+		    jx_set(k, "kid", json_object_new_string(keys[i]->kid)) < 0 ||
+		    jx_set(k, "n", json_object_new_string(keys[i]->n_b64)) < 0 ||
+		    jx_set(k, "e", json_object_new_string(keys[i]->e_b64)) < 0) {
 			json_object_put(root);
 			return NULL;
 		}
 	}
-	return json_render(root, len_r);
+	return jx_render(root, len_r);
 }
 
 void
@@ -234,27 +234,27 @@ claims_json(const struct access_claims *c, size_t *len_r)
 	/* every claim or no token: a failed allocation ends here, never in a
 	 * token without the claim (doc/STYLE.md "Out of memory") */
 	root = json_object_new_object();
-	failed = json_set(root, "aud", json_object_new_string(c->aud)) < 0 ||
-	    json_set(root, "jti", json_object_new_string(jti)) < 0 ||
-	    json_set(root, "iat", json_object_new_int64(c->iat)) < 0 ||
-	    json_set(root, "nbf", json_object_new_int64(c->iat)) < 0 ||
-	    json_set(root, "exp", json_object_new_int64(c->iat + c->ttl)) < 0 ||
-	    json_set(root, "sub", json_object_new_string(c->sub)) < 0 ||
-	    json_set(root, "scopes", scopes = json_object_new_array()) < 0;
+	failed = jx_set(root, "aud", json_object_new_string(c->aud)) < 0 ||
+	    jx_set(root, "jti", json_object_new_string(jti)) < 0 ||
+	    jx_set(root, "iat", json_object_new_int64(c->iat)) < 0 ||
+	    jx_set(root, "nbf", json_object_new_int64(c->iat)) < 0 ||
+	    jx_set(root, "exp", json_object_new_int64(c->iat + c->ttl)) < 0 ||
+	    jx_set(root, "sub", json_object_new_string(c->sub)) < 0 ||
+	    jx_set(root, "scopes", scopes = json_object_new_array()) < 0;
 	for (size_t i = 0; !failed && i < c->nscopes; i++)
-		failed = json_append(scopes, json_object_new_string(c->scopes[i])) < 0;
+		failed = jx_append(scopes, json_object_new_string(c->scopes[i])) < 0;
 	if (!failed && c->act_sub != NULL)
-		failed = json_set(root, "act", act = json_object_new_object()) < 0 ||
-		    json_set(act, "sub", json_object_new_string(c->act_sub)) < 0;
+		failed = jx_set(root, "act", act = json_object_new_object()) < 0 ||
+		    jx_set(act, "sub", json_object_new_string(c->act_sub)) < 0;
 	if (!failed && c->sid != NULL)
-		failed = json_set(root, "sid", json_object_new_string(c->sid)) < 0;
+		failed = jx_set(root, "sid", json_object_new_string(c->sid)) < 0;
 	if (!failed && c->iss != NULL && c->iss[0] != '\0')
-		failed = json_set(root, "iss", json_object_new_string(c->iss)) < 0;
+		failed = jx_set(root, "iss", json_object_new_string(c->iss)) < 0;
 	if (failed) {
 		json_object_put(root);
 		return NULL;
 	}
-	return json_render(root, len_r);
+	return jx_render(root, len_r);
 }
 
 char *

@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 
 #include "encode.h"
-#include "jsonapi.h"
+#include "strict.h"
 
 #define FAIL(msg) do { *why_r = (msg); goto out; } while (0)
 
@@ -25,7 +25,7 @@ segment_json(const char *seg, size_t n)
 	len = b64url_decode(buf, n, seg, n);
 	if (len > 0) {
 		buf[len] = '\0';
-		o = json_parse_strict((char *)buf, (size_t)len);
+		o = strict_parse((char *)buf, (size_t)len);
 	}
 	free(buf);
 	return o;
@@ -68,7 +68,8 @@ header_key(const struct keyring *ring, struct json_object *h, int *any_r,
 	json_object_object_foreach(h, key, val) {
 		(void)val;
 		members++;
-		if (strcmp(key, "alg") != 0 && strcmp(key, "typ") != 0 && strcmp(key, "kid") != 0) {
+		if (strcmp(key, "alg") != 0 && strcmp(key, "typ") != 0 &&
+		    strcmp(key, "kid") != 0) {
 			*why_r = "header has a member other than alg, typ and kid";
 			return NULL;
 		}
@@ -122,12 +123,69 @@ has_scope(struct json_object *scopes, const char *want)
 	return 0;
 }
 
-/* Reads the sub claim (a JSON document in a string) and the scopes into
- * info.  Returns 0 or -1. */
+/* An agent token's subject: sub.id_agent, an integer above 0. */
+static int
+agent_subject(struct json_object *doc, struct token_info *info, const char **why_r)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(doc, "id_agent", &v) ||
+	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
+		*why_r = "agent token without id_agent";
+		return -1;
+	}
+	info->kind = TOKEN_AGENT;
+	info->agent_id = json_object_get_int64(v);
+	return 0;
+}
+
+/* A customer token's subject: sub.id_customer (an integer above 0) and
+ * sub.customer_reference, and the acting agent of an "act" claim
+ * ("agent:<id>"), which an impersonation token must have. */
+static int
+customer_subject(struct json_object *claims, struct json_object *doc,
+    struct json_object *scopes, struct token_info *info, const char **why_r)
+{
+	struct json_object *v, *act;
+	const char *a;
+	char *end;
+
+	info->kind = TOKEN_CUSTOMER;
+	info->impersonation = has_scope(scopes, "customer_impersonation");
+	if (!json_object_object_get_ex(doc, "id_customer", &v) ||
+	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
+		*why_r = "customer token without id_customer";
+		return -1;
+	}
+	info->customer_id = json_object_get_int64(v);
+	if (json_object_object_get_ex(doc, "customer_reference", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    (size_t)json_object_get_string_len(v) < sizeof(info->customer_reference))
+		memcpy(info->customer_reference, json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v) + 1);
+	if (json_object_object_get_ex(claims, "act", &act)) {
+		if (!json_object_object_get_ex(act, "sub", &v) ||
+		    !json_object_is_type(v, json_type_string) ||
+		    strncmp(a = json_object_get_string(v), "agent:", 6) != 0 ||
+		    a[6] < '1' || a[6] > '9' || strlen(a + 6) > 18 ||
+		    (info->agent_id = strtoll(a + 6, &end, 10)) <= 0 || *end != '\0') {
+			*why_r = "act.sub is not agent:<id>";
+			return -1;
+		}
+	}
+	if (info->impersonation && info->agent_id == 0) {
+		*why_r = "impersonation token without act";
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the sub claim (a JSON document in a string) and the scopes, and
+ * hands them to the subject of the token's kind.  Returns 0 or -1. */
 static int
 subject(struct json_object *claims, struct token_info *info, const char **why_r)
 {
-	struct json_object *sub, *scopes, *doc, *v, *act;
+	struct json_object *sub, *scopes, *doc;
 	size_t n;
 	int rc = -1;
 
@@ -144,56 +202,16 @@ subject(struct json_object *claims, struct token_info *info, const char **why_r)
 			*why_r = "scopes is not a list of strings";
 			return -1;
 		}
-	doc = json_parse_strict(json_object_get_string(sub),
+	doc = strict_parse(json_object_get_string(sub),
 	    (size_t)json_object_get_string_len(sub));
-	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
+	if (doc == NULL || !json_object_is_type(doc, json_type_object))
 		*why_r = "sub is not a JSON object";
-		goto out;
-	}
-	if (n == 1 && has_scope(scopes, "agent")) {
-		if (!json_object_object_get_ex(doc, "id_agent", &v) ||
-		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
-			*why_r = "agent token without id_agent";
-			goto out;
-		}
-		info->kind = TOKEN_AGENT;
-		info->agent_id = json_object_get_int64(v);
-		rc = 0;
-	} else if (has_scope(scopes, "customer") && !has_scope(scopes, "agent")) {
-		info->kind = TOKEN_CUSTOMER;
-		info->impersonation = has_scope(scopes, "customer_impersonation");
-		if (!json_object_object_get_ex(doc, "id_customer", &v) ||
-		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
-			*why_r = "customer token without id_customer";
-			goto out;
-		}
-		info->customer_id = json_object_get_int64(v);
-		if (json_object_object_get_ex(doc, "customer_reference", &v) &&
-		    json_object_is_type(v, json_type_string) &&
-		    (size_t)json_object_get_string_len(v) < sizeof(info->customer_reference))
-			memcpy(info->customer_reference, json_object_get_string(v),
-			    (size_t)json_object_get_string_len(v) + 1);
-		if (json_object_object_get_ex(claims, "act", &act)) {
-			const char *a;
-			char *end;
-			if (!json_object_object_get_ex(act, "sub", &v) ||
-			    !json_object_is_type(v, json_type_string) ||
-			    strncmp(a = json_object_get_string(v), "agent:", 6) != 0 ||
-			    a[6] < '1' || a[6] > '9' || strlen(a + 6) > 18 ||
-			    (info->agent_id = strtoll(a + 6, &end, 10)) <= 0 || *end != '\0') {
-				*why_r = "act.sub is not agent:<id>";
-				goto out;
-			}
-		}
-		if (info->impersonation && info->agent_id == 0) {
-			*why_r = "impersonation token without act";
-			goto out;
-		}
-		rc = 0;
-	} else {
+	else if (n == 1 && has_scope(scopes, "agent"))
+		rc = agent_subject(doc, info, why_r);
+	else if (has_scope(scopes, "customer") && !has_scope(scopes, "agent"))
+		rc = customer_subject(claims, doc, scopes, info, why_r);
+	else
 		*why_r = "unknown token kind";
-	}
-out:
 	json_object_put(doc);
 	return rc;
 }
@@ -218,7 +236,8 @@ token_verify(const struct verify_params *p, const char *token, size_t len,
 		FAIL("NUL in token");
 	d1 = memchr(token, '.', len);
 	d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
-	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
+	if (d1 == NULL || d2 == NULL ||
+	    memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
 		FAIL("not three segments");
 	header = segment_json(token, (size_t)(d1 - token));
 	if (header == NULL)

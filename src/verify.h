@@ -14,12 +14,17 @@
 
 #define TOKEN_MAX_BYTES 8192
 #define KEYRING_MAX 8
-#define CUSTOMER_REF_MAX 128
+/* The longest customer reference, in bytes: what the impersonation
+ * endpoint accepts as customerReference (doc/api.md §9.1; the audit keeps
+ * as much), so the longest a token of ours carries, and the longest kept
+ * from a presented token. */
+#define CUSTOMER_REF_MAX 255
 /* A session id: a UUID in its 36-character text form. */
 #define SESSION_ID_LEN 36
 
 /* The keys tokens may be signed with: the signing key first, then the
- * verification-only keys.  Borrowed pointers. */
+ * verification-only keys.  A view for one verification: borrowed pointers
+ * (app_keyring makes it from the keys struct app holds by value). */
 struct keyring {
 	const struct signing_key *keys[KEYRING_MAX];
 	size_t n;
@@ -34,7 +39,7 @@ struct token_info {
 	enum token_kind kind;
 	long long agent_id;      /* agent tokens; for impersonation the actor */
 	long long customer_id;   /* customer tokens */
-	char customer_reference[CUSTOMER_REF_MAX];
+	char customer_reference[CUSTOMER_REF_MAX + 1]; /* "" if none or longer */
 	int impersonation;       /* scopes contain "customer_impersonation" */
 	long long iat, exp;
 	char sid[SESSION_ID_LEN + 1]; /* the session ("sid" claim), "" if none */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "store.h"
 
 void
 wellknown_jwks(struct exchange *x)
@@ -24,13 +24,11 @@ void
 wellknown_health(struct exchange *x)
 {
 	static const char ok[] = "{\"status\":\"ok\"}";
-	PGresult *res;
 	char *body;
 
-	if (db_query(x->app->db, "SELECT 1", 0, NULL, &res) != DB_OK) {
-		response_error(x->res, 503, NULL, "Service temporarily unavailable.");
+	if (store_ping(x->app->db) < 0) {
+		exchange_fail(x, ERR_SERVICE_UNAVAILABLE);
 	} else {
-		PQclear(res);
 		body = strdup(ok);
 		response_set_json(x->res, 200, MEDIA_JSON, body, sizeof(ok) - 1);
 	}

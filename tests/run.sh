@@ -2,7 +2,9 @@
 # Installs what the tests need (Debian 12, as root), builds agentauth twice
 # (gcc with ASan+UBSan, clang) with warnings as errors, and runs every test:
 # the Check unit tests and the integration tests (real nginx, real
-# PostgreSQL, the sanitizer build).  Ends with "N passed, M failed".
+# PostgreSQL, the sanitizer build).  Ends with "N passed, M failed, K skipped"
+# (a skip is counted apart, never as a pass; with every package installed,
+# nothing should be skipped).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
@@ -13,6 +15,7 @@ PACKAGES="build-essential autoconf automake pkg-config clang libfcgi-dev libjson
 
 passed=0
 failed=0
+skipped=0
 pass() { passed=$((passed + 1)); echo "ok - $1"; }
 fail() { failed=$((failed + 1)); echo "not ok - $1"; }
 
@@ -76,7 +79,8 @@ unit() {
 	rc=$?
 	while IFS= read -r line; do
 		case $line in
-		"ok "*"# SKIP"*) echo "skip - oom_issue ($1): ${line#ok * - }"; n=$((n + 1)) ;;
+		"ok "*"# SKIP"*) echo "ok - oom_issue ($1): ${line#ok * - }"; n=$((n + 1))
+			skipped=$((skipped + 1)) ;;
 		"ok "*) pass "oom_issue ($1): ${line#ok * - }"; n=$((n + 1)) ;;
 		"not ok "*) fail "oom_issue ($1): ${line#not ok * - }"; n=$((n + 1)); bad=1 ;;
 		*) echo "# $line" ;;
@@ -88,7 +92,7 @@ unit() {
 }
 
 if ! install_packages; then
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 
@@ -130,7 +134,8 @@ else
 fi
 rm -rf "$dest"
 
-# libfcgi's own printf cannot format %zu/%jd/%td (SECURITY.md §4)
+# libfcgi's own printf cannot format %zu/%jd/%td (doc/STYLE.md "Output and
+# logging")
 if grep -rnE 'FCGX_FPrintF|FCGX_VFPrintF' src; then
 	fail "no FCGX_FPrintF in src/"
 else
@@ -140,12 +145,14 @@ fi
 if [ -x build/asan/src/agentauth ]; then
 	out=$(mktemp)
 	/usr/bin/python3 tests/integration/run.py build/asan 2>&1 | tee "$out"
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$out" | tail -n 1)
 	rm -f "$out"
 	if [ -n "$line" ]; then
 		passed=$((passed + ${line%% passed*}))
 		f=${line#*, }
-		failed=$((failed + ${f%% failed}))
+		failed=$((failed + ${f%% failed*}))
+		s=$(echo "$line" | sed -nE 's/^[0-9]+ passed, [0-9]+ failed, ([0-9]+) skipped.*/\1/p')
+		skipped=$((skipped + ${s:-0}))
 	else
 		fail "integration tests ran to completion"
 	fi
@@ -153,5 +160,5 @@ else
 	fail "integration tests (no sanitizer build)"
 fi
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

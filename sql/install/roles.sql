@@ -1,4 +1,4 @@
--- Roles (doc/sql-admin.md "Roles").
+-- Roles (doc/sql-admin.md §2).
 --   agentauth_owner  owns the schema and everything in it, so the SECURITY
 --                    DEFINER functions run with its rights: not a superuser,
 --                    cannot log in, no rights outside the schema

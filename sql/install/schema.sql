@@ -117,7 +117,7 @@ BEGIN
 		RETURN;
 	END IF;
 	-- One row.  DB admins may tighten these; the service's configuration
-	-- must stay inside them (doc/sql-admin.md "Limits").
+	-- must stay inside them (doc/sql-admin.md §3.7).
 	CREATE TABLE agentauth.settings (
 		one                          boolean PRIMARY KEY DEFAULT true CHECK (one),
 		password_hash_cost           integer NOT NULL DEFAULT 12 CHECK (password_hash_cost BETWEEN 4 AND 16),

@@ -184,8 +184,8 @@ END
 $$;
 
 -- A failed login: ends the attempt that login_begin counted and writes
--- its audit row.  p_reason is one of a fixed list (doc/api.md "Failed
--- logins in the audit"); nothing else can be written.  Returns false if
+-- its audit row.  p_reason is one of a fixed list (doc/api.md §2.5);
+-- nothing else can be written.  Returns false if
 -- there is no such attempt (already ended).
 CREATE OR REPLACE FUNCTION agentauth.login_failed(p_attempt_id bigint, p_reason text)
 RETURNS boolean
@@ -376,7 +376,7 @@ BEGIN
 END
 $$;
 
--- GET /agent-customer-search (CONTRACT §7): the first row carries the total
+-- GET /agent-customer-search (doc/api.md §8): the first row carries the total
 -- number of matches (other columns NULL), then the page of customers in id
 -- order.  Prefix match ignoring case on email, first and last name, exact
 -- match on the reference; %, _ and \ in q match literally.

@@ -236,8 +236,9 @@ for phase in ok failed; do
 			printf "per login n/a\n"
 	}'
 done
-# The lock-out path computes no hash: its own line, against PERFORMANCE.md's
-# target (>= 5 000/s; the PHP implementation: 2 395/s).
+# The lock-out path computes no hash: its own line, against its target in
+# doc/performance.md, "Locked-out logins" (>= 5 000/s; the PHP implementation:
+# 2 395/s).
 awk -v n="$(field locked s429)" -v all="$(field locked requests)" \
 	-v us="$(field locked duration_us)" -v p50="$(field locked p50_us)" \
 	-v p99="$(field locked p99_us)" 'BEGIN {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Customer search benchmark: GET /agent-customer-search through nginx with
 # wrk, over one million generated customers: a selective prefix, the broad
-# prefix "a" and an exact customer reference, against PERFORMANCE.md's
-# targets (p99 < 10 ms, < 50 ms for the broad prefix).
+# prefix "a" and an exact customer reference, against the targets of
+# doc/performance.md, "Customer search, 1 M customers" (p99 < 10 ms, < 50 ms
+# for the broad prefix).
 #
 # Usage: tests/bench/search.sh [BUILD_DIR]
 #   BUILD_DIR defaults to build/release (under the source tree); if
@@ -38,7 +39,7 @@ LIMIT=10
 # Debian's python3, which the test harness runs under.
 PYTHON=${PYTHON:-/usr/bin/python3}
 
-# PERFORMANCE.md: p99 targets in ms, and the PHP-FPM implementation's
+# doc/performance.md: p99 targets in ms, and the PHP-FPM implementation's
 # figures on the same kind of machine (req/s, p99 ms).
 declare -A TARGET_P99=([selective]=10 [broad]=50 [reference]=10)
 declare -A PHP_RPS=([selective]=1195 [broad]=21 [reference]=1159)
@@ -233,7 +234,7 @@ for phase in "${PHASES[@]}"; do
 			phase, q, total, n, rate, p50 / 1000, p99 / 1000, non200, slow, errs, target,
 			pass ? "PASS" : "MISS", rate / php, php }'
 done
-echo "(targets: PERFORMANCE.md; the PHP-FPM implementation: selective ${PHP_RPS[selective]}/s \
+echo "(targets: doc/performance.md; the PHP-FPM implementation: selective ${PHP_RPS[selective]}/s \
 p99 ${PHP_P99[selective]} ms, broad ${PHP_RPS[broad]}/s p99 ${PHP_P99[broad]} ms, reference \
 ${PHP_RPS[reference]}/s p99 ${PHP_P99[reference]} ms; the req/s target is >= 3 x PHP for \
 selective and reference)"

@@ -1,7 +1,7 @@
 /* fuzz_jsonapi: the strict JSON parser and the JSON:API resource reader.
  *
  * The input is a request body as a client sends it.  It goes through
- * json_parse_strict, and through jsonapi_parse_resource for each resource
+ * strict_parse, and through jsonapi_parse_resource for each resource
  * type an endpoint reads, then the string members the handlers take out
  * of "attributes" go through the same checks and log quoting as in
  * login.c, refresh.c and impersonate.c. */
@@ -39,7 +39,7 @@ read_resource(const char *body, size_t len, const char *type)
 	FUZZ_CHECK(root != NULL && json_object_is_type(attrs, json_type_object));
 	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
 		size_t n = 0;
-		const char *v = json_get_string_member(attrs, members[i], &n);
+		const char *v = jx_string_member(attrs, members[i], &n);
 
 		if (v == NULL)
 			continue;
@@ -48,7 +48,7 @@ read_resource(const char *body, size_t len, const char *type)
 		log_quote(quoted, sizeof(quoted), v, n);
 		FUZZ_CHECK(strlen(quoted) < sizeof(quoted));
 	}
-	json_put_wiped(root);
+	jx_put_wiped(root);
 }
 
 static int
@@ -70,7 +70,7 @@ has_double(struct json_object *o)
 	return 0;
 }
 
-/* json_render writes every tree the strict parser builds, except one with
+/* jx_render writes every tree the strict parser builds, except one with
  * a double, as text that the strict parser reads back to the same tree
  * (the same text when rendered again). */
 static void
@@ -80,15 +80,15 @@ round_trip(struct json_object *o)
 	size_t len = 0, len2 = 0;
 	char *text, *text2;
 
-	text = json_render(o, &len);    /* puts o */
+	text = jx_render(o, &len);    /* puts o */
 	if (text == NULL) {
 		FUZZ_CHECK(doubles);
 		return;
 	}
 	FUZZ_CHECK(strlen(text) == len);
-	o = json_parse_strict(text, len);
+	o = strict_parse(text, len);
 	FUZZ_CHECK(o != NULL);
-	text2 = json_render(o, &len2);
+	text2 = jx_render(o, &len2);
 	FUZZ_CHECK(text2 != NULL && len2 == len && memcmp(text, text2, len) == 0);
 	free(text);
 	free(text2);
@@ -97,11 +97,11 @@ round_trip(struct json_object *o)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* json_parse_strict wants text[len] == '\0', as the request body has */
+	/* strict_parse wants text[len] == '\0', as the request body has */
 	char *body = fuzz_cstr(data, size);
 	struct json_object *o;
 
-	o = json_parse_strict(body, size);
+	o = strict_parse(body, size);
 	if (o != NULL) {
 		/* accepted text is valid UTF-8 without NUL bytes */
 		FUZZ_CHECK(utf8_valid(body, size) && memchr(body, '\0', size) == NULL);

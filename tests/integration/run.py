@@ -2,7 +2,8 @@
 """Integration tests: the real agentauth pool behind a real nginx, against a
 throwaway PostgreSQL cluster.  Usage: run.py BUILD_DIR [MODULE ...]
 With MODULE names (e.g. test_login) only those modules run.
-Prints TAP lines and a last line "N passed, M failed"; exit 1 on failure."""
+Prints TAP lines (a skipped test as "ok N - name # SKIP reason") and a last
+line "N passed, M failed, K skipped"; exit 1 on failure."""
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+import registry  # noqa: E402
 from harness import expect, expect_eq, request  # noqa: E402
 import test_login  # noqa: E402
 import test_http  # noqa: E402
@@ -113,7 +115,7 @@ def main():
                        test_hardening, test_timing, test_clientaddr, test_fastcgi):
             if only and module.__name__ not in only:
                 continue
-            for name, fn in module.tests():
+            for name, fn in registry.tests(module):
                 runner.run("%s: %s" % (module.__name__, name), fn, env)
 
         def pool_stops_cleanly(env):
@@ -125,7 +127,7 @@ def main():
         runner.run("pool stops on SIGTERM with no sanitizer report", pool_stops_cleanly, env)
     finally:
         env.close()
-    print("%d passed, %d failed" % (runner.passed, runner.failed))
+    print(runner.summary())
     return 0 if runner.failed == 0 else 1
 
 

@@ -4,32 +4,14 @@ nginx and Apache pass them on, and IPv6 clients counted by their network
 (ipv6_prefix)."""
 import http.client
 import json
-import os
 import re
-import shutil
-import subprocess
 import time
 
 import harness
+from api import JSONAPI, LOGIN, expect_locked, expect_login_401
 from harness import client_key, expect, expect_eq, new_client_ip
-import test_hosting
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
-
-LOGIN = "/auth/agent-access-tokens"
-ERR_4101 = b'{"errors":[{"code":"4101","status":401,"detail":"Failed to authenticate an agent."}]}'
-LOCKED = (b'{"errors":[{"code":"4401","status":429,"detail":"Too many log in attempts from your '
-          b'address. Please wait 6 minutes before trying again."}]}')
+from hosting import Apache, Site, expect_clean_exit
+from registry import test
 
 
 def login(port, user, password, forwarded):
@@ -52,25 +34,9 @@ def login(port, user, password, forwarded):
     return harness.Response(r.status, r.getheaders(), data)
 
 
-def expect_401(r, what):
-    expect_eq(r.status, 401, what + ": status")
-    expect_eq(r.body, ERR_4101, what + ": body")
-    expect_eq(r.header("Content-Type"), "application/vnd.api+json", what + ": content type")
-    expect_eq(r.header("WWW-Authenticate"), 'Bearer realm="Access to shop API"',
-              what + ": WWW-Authenticate")
-    expect(re.fullmatch(r"[0-9a-f]{16}", r.header("X-Request-Id") or ""), what + ": request id")
-
-
-def expect_429(r, what):
-    expect_eq(r.status, 429, what + ": status")
-    expect_eq(r.body, LOCKED, what + ": body")
-    expect_eq(r.header("Content-Type"), "application/vnd.api+json", what + ": content type")
-    expect(0 < int(r.header("Retry-After")) <= 360, what + ": Retry-After")
-
-
 def expect_201(r, what):
     expect_eq(r.status, 201, what + ": status (%r)" % r.body[:200])
-    expect_eq(r.header("Content-Type"), "application/vnd.api+json", what + ": content type")
+    expect_eq(r.header("Content-Type"), JSONAPI, what + ": content type")
     expect_eq(r.json()["data"]["type"], "agent-access-tokens", what + ": type")
 
 
@@ -90,13 +56,11 @@ def counted(env, scope, key, user=""):
 def logged(log_path, request_id, timeout=10):
     """The ip= of the request line with this id in a log, waiting for it."""
     pattern = re.compile(r"request id=%s .* ip=(\S+)$" % request_id, re.M)
-    end = time.time() + timeout
-    while True:
+
+    def line():
         with open(log_path, errors="replace") as f:
-            m = pattern.search(f.read())
-        if m or time.time() > end:
-            break
-        time.sleep(0.05)
+            return pattern.search(f.read())
+    m = harness.wait_for(line, timeout, 0.05)
     expect(m, "no request line id=%s in %s" % (request_id, log_path))
     return m.group(1)
 
@@ -121,7 +85,7 @@ def check_forwarded_lines(env, port, log_path, what, big):
         proxy_line = ip if trusted_after is None else "%s, %s" % (ip, trusted_after)
         forged_before = counted(env, "ip", "203.0.113.9")
         r = login(port, user, "wrong", client_lines + [proxy_line])
-        expect_401(r, "%s: %s" % (what, name))
+        expect_login_401(r, "%s: %s" % (what, name))
         expect_eq(audited(env, user), ip, "%s: %s: audited client" % (what, name))
         expect_eq(logged(log_path, r.header("X-Request-Id")), ip,
                   "%s: %s: logged client" % (what, name))
@@ -145,26 +109,11 @@ def test_several_forwarded_for_lines_through_nginx(env):
 @test
 def test_several_forwarded_for_lines_through_apache(env):
     # Apache joins the lines into one HTTP_X_FORWARDED_FOR with ", "
-    apache2 = shutil.which("apache2") or "/usr/sbin/apache2"
-    expect(os.path.exists("/usr/lib/apache2/modules/mod_fcgid.so"),
-           "apache2 and libapache2-mod-fcgid are not installed (tests/run.sh installs them)")
-    site = test_hosting.Site(env, "apache-xff")
-    os.makedirs(site.path("htdocs"))
-    snippet = site.path("apache-agentauth.conf")
-    with open(snippet, "w") as f:
-        f.write(test_hosting.shipped("apache/agentauth.conf",
-                                     [("/usr/sbin/agentauth", site.binary),
-                                      ("/etc/agentauth/agentauth.conf", site.conf)]))
-    port = harness.free_port()
-    conf = site.path("apache2.conf")
-    with open(conf, "w") as f:
-        f.write(test_hosting.APACHE_CONF % {
-            "dir": site.dir, "port": port, "snippet": snippet,
-            "asan": os.environ.get("ASAN_OPTIONS", "detect_leaks=1"),
-            "ubsan": os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1")})
-    test_hosting.run([apache2, "-f", conf, "-k", "start"], env=test_hosting.clean_environ())
+    site = Site(env, "apache-xff")
+    apache = Apache(site)
+    apache.start()
+    port = apache.port
     try:
-        harness.wait_port(port)
         # agentauth's log lines land in Apache's error log
         check_forwarded_lines(env, port, site.path("error.log"), "Apache", 6000)
         # Apache refuses a joined header over its LimitRequestFieldSize
@@ -175,11 +124,10 @@ def test_several_forwarded_for_lines_through_apache(env):
         expect(b"errors" not in r.body, "Apache: 9000 bytes: answered by agentauth")
         expect_eq(audited(env, user), "", "Apache: 9000 bytes: audited")
     finally:
-        subprocess.run([apache2, "-f", conf, "-k", "stop"], capture_output=True,
-                       env=test_hosting.clean_environ())
+        apache.stop()
         gone = site.wait_no_pids(15)
     expect(gone, "agentauth processes left after apache2 -k stop: %s" % site.pids())
-    test_hosting.expect_clean_exit(site, "Apache")
+    expect_clean_exit(site, "Apache")
 
 
 def same_net(ip, n):
@@ -191,14 +139,15 @@ def same_net(ip, n):
 def test_ipv6_addresses_of_one_64_share_the_address_and_username_counter(env):
     ip, user = new_client_ip(), "v6-pair-%d@example.com" % (time.time() * 1000)
     for i in range(9):  # lockout_attempts, each from another address of the /64
-        expect_401(login(env.port, user, "wrong", [same_net(ip, i + 1)]), "failure %d" % (i + 1))
+        expect_login_401(login(env.port, user, "wrong", [same_net(ip, i + 1)]),
+                         "failure %d" % (i + 1))
     expect_eq(counted(env, "ip_user", client_key(ip), user), "9", "one counter for the /64")
     expect_eq(env.cluster.psql("SELECT count(DISTINCT client_ip) FROM agentauth.audit_events "
                                "WHERE event = 'login_failure' AND username = '%s'" % user), "9",
               "the audit keeps each full address")
     expect_eq(audited(env, user), same_net(ip, 9), "last audited address")
-    expect_429(login(env.port, user, "wrong", [same_net(ip, 0xabcd)]), "10th, a new address")
-    expect_401(login(env.port, user, "wrong", [new_client_ip()]), "another /64")
+    expect_locked(login(env.port, user, "wrong", [same_net(ip, 0xabcd)]), "10th, a new address")
+    expect_login_401(login(env.port, user, "wrong", [new_client_ip()]), "another /64")
 
 
 @test
@@ -206,12 +155,12 @@ def test_ipv6_addresses_of_one_64_share_the_address_counter(env):
     ip, stamp = new_client_ip(), int(time.time() * 1000)
     for i in range(100):  # ip_lockout_attempts, every one a new address and username
         r = login(env.port, "v6-net-%d-%d@example.com" % (stamp, i), "x", [same_net(ip, i + 1)])
-        expect_401(r, "failure %d" % (i + 1))
+        expect_login_401(r, "failure %d" % (i + 1))
     key = client_key(ip)
     expect_eq(key, "2001:db8:%s::/64" % ":".join(ip.split(":")[2:4]), "the key's text")
     expect_eq(counted(env, "ip", key), "100", "address counter of the /64")
     r = login(env.port, "agent@example.com", "agent-pass", [same_net(ip, 0xffff)])
-    expect_429(r, "right password, a new address of the /64")
+    expect_locked(r, "right password, a new address of the /64")
     expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.current_lockouts WHERE scope = "
                                "'ip' AND client_ip = '%s'" % key), "1", "current_lockouts")
     expect_201(login(env.port, "agent@example.com", "agent-pass", [new_client_ip()]),
@@ -231,16 +180,16 @@ def test_ipv6_prefix_128_counts_every_address(env):
     try:
         ip, user = new_client_ip(), "v6-128-%d@example.com" % (time.time() * 1000)
         for i in range(9):
-            expect_401(login(nginx.port, user, "wrong", [same_net(ip, i + 1)]),
-                       "failure %d" % (i + 1))
+            expect_login_401(login(nginx.port, user, "wrong", [same_net(ip, i + 1)]),
+                             "failure %d" % (i + 1))
             expect_eq(counted(env, "ip_user", same_net(ip, i + 1), user), "1",
                       "counted for the address itself")
         expect_eq(counted(env, "ip_user", client_key(ip), user), "", "nothing for the /64")
-        expect_401(login(nginx.port, user, "wrong", [same_net(ip, 0xabcd)]),
-                   "10th, a new address of the /64")
+        expect_login_401(login(nginx.port, user, "wrong", [same_net(ip, 0xabcd)]),
+                         "10th, a new address of the /64")
         for i in range(8):  # the Spryker rule, per address
-            expect_401(login(nginx.port, user, "wrong", [ip]), "again %d" % (i + 2))
-        expect_429(login(nginx.port, user, "agent-pass", [ip]), "10th from one address")
+            expect_login_401(login(nginx.port, user, "wrong", [ip]), "again %d" % (i + 2))
+        expect_locked(login(nginx.port, user, "agent-pass", [ip]), "10th from one address")
         expect_eq(audited(env, user), ip, "audited")
     finally:
         nginx.stop()

@@ -1,61 +1,17 @@
-"""Agents search customers and impersonate them (CONTRACT §6–§8)."""
-import base64
+"""Agents search customers and impersonate them (doc/api.md §8, §9; the agent
+check of §3.4)."""
 import json
 import time
 
+from api import ERR_001, ERR_4102, ERR_4103, add_customers, agent_token, expect_error, \
+    forge, jwt_claims, jwt_header, sign_rs256
 from harness import expect, expect_eq, request
+from registry import test
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
-
-CUSTOMERS = r"""
-INSERT INTO agentauth.customers (id, customer_reference, email, first_name, last_name,
-    allow_assistance, deleted_at) VALUES
- (21, 'DE--21', 'sonia@acme.com', 'Sonia', 'Wagner', true, NULL),
- (22, 'DE--22', 'spencor.hopkin@spryker.com', 'Spencor', 'Hopkin', true, NULL),
- (23, 'DE--23', 'karl@acme.com', 'Karl', 'Sonnenberg', false, NULL),
- (24, 'DE--24', 'gone@acme.com', 'Sonja', 'Deleted', true, now()),
- (25, 'DE--25', '100%_real\user@acme.com', 'Per%cent', 'Under_score', true, NULL),
- (26, 'DE--26', 'anna@zeta.com', 'ANNA', 'Zeta', true, NULL);
-INSERT INTO agentauth.customers (id, customer_reference, email, first_name, last_name,
-    allow_assistance)
-SELECT 1000 + g, 'PG--' || g, 'paging' || g || '@page.example', 'Pager', 'Number' || g, true
-FROM generate_series(1, 35) g;
-"""
-
-ERR_4103 = (b'{"errors":[{"code":"4103","status":401,"detail":"Action is available to agent '
-            b'user only."}]}')
-ERR_4102 = b'{"errors":[{"code":"4102","status":401,"detail":"Agent access token is invalid."}]}'
-ERR_001 = b'{"errors":[{"code":"001","status":401,"detail":"Invalid access token."}]}'
 ERR_4104 = b'{"errors":[{"code":"4104","status":401,"detail":"Failed to impersonate a customer."}]}'
 BAD_PAGING = b'{"errors":[{"status":400,"detail":"Pagination parameters are invalid."}]}'
 SEARCH = "/auth/agent-customer-search"
 IMP = "/auth/agent-customer-impersonation-access-tokens"
-
-
-def setup(env):
-    if env.cluster.psql("SELECT count(*) FROM agentauth.customers WHERE id = 21") == "0":
-        env.cluster.psql(CUSTOMERS)
-
-
-def agent_token(env, user="agent@example.com", pw="agent-pass"):
-    r = env.login(user, pw)
-    expect_eq(r.status, 201, "login")
-    return r.json()["data"]["attributes"]["accessToken"]
-
-
-def claims_of(token):
-    seg = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
 
 
 def search(env, query="", token=None, headers=None):
@@ -76,14 +32,9 @@ def refs(r):
     return [c["customerReference"] for c in r.json()["data"][0]["attributes"]["customers"]]
 
 
-def expect_error(r, status, body, what):
-    expect_eq(r.status, status, what + ": status")
-    expect_eq(r.body, body, what + ": body")
-
-
 @test
 def test_search_document_shape(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     r = search(env, "q=sonia@acme.com", tok)
     expect_eq(r.status, 200, "status")
@@ -100,7 +51,7 @@ def test_search_document_shape(env):
 
 @test
 def test_search_matching(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     for q, want in (("q=sonia", ["DE--21"]),                # email prefix and first name
                     ("q=SONIA", ["DE--21"]),                # case
@@ -127,7 +78,7 @@ def test_search_matching(env):
 
 @test
 def test_search_no_match_has_only_self(env):
-    setup(env)
+    add_customers(env)
     r = search(env, "q=qqqq", agent_token(env))
     expect_eq(r.json()["links"], {"self": env.url(SEARCH + "?q=qqqq")}, "links")
     expect_eq(r.json()["data"][0]["attributes"]["customers"], [], "customers")
@@ -135,7 +86,7 @@ def test_search_no_match_has_only_self(env):
 
 @test
 def test_search_paging(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     base = env.url(SEARCH)
     r = search(env, "q=pager", tok)                      # 35 hits, default page size 10
@@ -171,7 +122,7 @@ def test_search_paging(env):
 
 @test
 def test_search_bad_paging_400(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     for q in ("page[offset]=x&page[limit]=10", "page[offset]=0&page[limit]=0",
               "page[offset]=-10&page[limit]=10", "page[offset]=0&page[limit]=-1",
@@ -186,7 +137,7 @@ def test_search_bad_paging_400(env):
 
 @test
 def test_agent_gate_on_both_endpoints(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     imp = impersonate(env, {"customerReference": "DE--21"}, tok).json()
     cust = imp["data"]["attributes"]["accessToken"]
@@ -220,7 +171,7 @@ def test_agent_gate_on_both_endpoints(env):
 
 @test
 def test_blocked_agent_token_stops_working(env):
-    setup(env)
+    add_customers(env)
     name = "gate-%d@example.com" % time.time()
     env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES ('%s', "
                      "crypt('pw-pw-pw', gen_salt('bf', 4)))" % name)
@@ -232,9 +183,9 @@ def test_blocked_agent_token_stops_working(env):
 
 @test
 def test_impersonation_token(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
-    agent_claims = claims_of(tok)
+    agent_claims = jwt_claims(tok)
     agent_id = json.loads(agent_claims["sub"])["id_agent"]
     r = impersonate(env, {"customerReference": "DE--21", "reason": "ticket #4711"}, tok)
     expect_eq(r.status, 201, "status")
@@ -246,7 +197,7 @@ def test_impersonation_token(env):
     a = doc["attributes"]
     expect_eq(list(a.keys()), ["tokenType", "expiresIn", "accessToken", "refreshToken"], "attrs")
     expect_eq(doc["links"]["self"], env.url(IMP), "links.self")
-    c = claims_of(a["accessToken"])
+    c = jwt_claims(a["accessToken"])
     expect_eq(list(c.keys()), ["aud", "jti", "iat", "nbf", "exp", "sub", "scopes", "act",
                                 "sid"],
               "claim order")
@@ -264,16 +215,15 @@ def test_impersonation_token(env):
 
 @test
 def test_impersonation_exp_capped_by_agent_token(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     # an agent token that ends in 100 s, signed with the service's key
-    import test_tokens
-    h = test_tokens.header_of(tok)
-    c = dict(claims_of(tok), exp=int(time.time()) + 100)
-    short = test_tokens.forge(h, c, lambda si: test_tokens.sign_rs256(env.key, si))
+    h = jwt_header(tok)
+    c = dict(jwt_claims(tok), exp=int(time.time()) + 100)
+    short = forge(h, c, lambda si: sign_rs256(env.key, si))
     r = impersonate(env, {"customerReference": "DE--21"}, short)
     expect_eq(r.status, 201, "status")
-    ic = claims_of(r.json()["data"]["attributes"]["accessToken"])
+    ic = jwt_claims(r.json()["data"]["attributes"]["accessToken"])
     expect_eq(ic["exp"], c["exp"], "exp equals the agent token's")
     expect(r.json()["data"]["attributes"]["expiresIn"] <= 100, "expiresIn")
     # refreshing the session never goes past the agent token either
@@ -281,7 +231,7 @@ def test_impersonation_exp_capped_by_agent_token(env):
         "type": "refresh-tokens", "attributes": {
             "refreshToken": r.json()["data"]["attributes"]["refreshToken"]}}})
     expect_eq(r.status, 201, "refresh")
-    expect(claims_of(r.json()["data"]["attributes"]["accessToken"])["exp"] <= c["exp"],
+    expect(jwt_claims(r.json()["data"]["attributes"]["accessToken"])["exp"] <= c["exp"],
            "refreshed exp not after the agent token's")
     rt = r.json()["data"]["attributes"]["refreshToken"]
     env.cluster.psql("UPDATE agentauth.refresh_tokens SET session_exp = now() - interval '1s' "
@@ -300,20 +250,19 @@ def test_impersonation_never_issues_a_dead_token(env):
     """With clock_skew, an agent token whose exp has just passed still passes
     the gate; the impersonation token it would yield (capped at that exp) is
     dead at birth, so it is refused with 401 4102 and nothing is stored."""
-    setup(env)
+    add_customers(env)
     import harness
-    import test_tokens
     skew = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=1,
                         extra={"clock_skew": "60"}, name="skew")
     try:
         tok = agent_token(env)
-        h = test_tokens.header_of(tok)
+        h = jwt_header(tok)
         body = json.dumps({"data": {"type": "agent-customer-impersonation-access-tokens",
                                     "attributes": {"customerReference": "DE--21"}}}).encode()
 
         def call(exp):
-            agent = test_tokens.forge(h, dict(claims_of(tok), exp=exp),
-                                      lambda si: test_tokens.sign_rs256(env.key, si))
+            agent = forge(h, dict(jwt_claims(tok), exp=exp),
+                          lambda si: sign_rs256(env.key, si))
             return harness.fcgi_request(skew.sock, {
                 "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/auth",
                 "PATH_INFO": "/agent-customer-impersonation-access-tokens",
@@ -338,7 +287,7 @@ def test_impersonation_never_issues_a_dead_token(env):
         status, _, out = call(exp)
         expect_eq(status, 201, "exp in 30 s")
         a = json.loads(out)["data"]["attributes"]
-        c = claims_of(a["accessToken"])
+        c = jwt_claims(a["accessToken"])
         expect_eq(c["exp"], exp, "capped at the agent token's exp")
         expect(1 <= a["expiresIn"] <= 30, "expiresIn between 1 and 30: %r" % a["expiresIn"])
     finally:
@@ -347,7 +296,7 @@ def test_impersonation_never_issues_a_dead_token(env):
 
 @test
 def test_impersonation_refused_4104(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     before = int(env.cluster.psql("SELECT count(*) FROM agentauth.audit_events WHERE event = "
                                   "'impersonation_refused'"))
@@ -368,7 +317,7 @@ def test_impersonation_refused_4104(env):
 
 @test
 def test_impersonation_consent(env):
-    setup(env)
+    add_customers(env)
     import harness
     consent = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=1,
                            extra={"impersonation_requires_consent": "true"}, name="consent")
@@ -395,7 +344,7 @@ def test_impersonation_consent(env):
 
 @test
 def test_impersonation_refresh(env):
-    setup(env)
+    add_customers(env)
     name = "imp-refresh-%d@example.com" % time.time()
     env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES ('%s', "
                      "crypt('pw-pw-pw', gen_salt('bf', 4)))" % name)
@@ -406,7 +355,7 @@ def test_impersonation_refresh(env):
                 {"data": {"type": "refresh-tokens", "attributes": {"refreshToken": rt}}})
     expect_eq(r.status, 201, "refresh")
     a = r.json()["data"]["attributes"]
-    c = claims_of(a["accessToken"])
+    c = jwt_claims(a["accessToken"])
     expect_eq(c["scopes"], ["customer_impersonation", "customer"], "still an impersonation token")
     expect_eq(json.loads(c["sub"])["customer_reference"], "DE--22", "same customer")
     expect(c["act"]["sub"].startswith("agent:"), "act kept")
@@ -419,7 +368,7 @@ def test_impersonation_refresh(env):
 
 @test
 def test_impersonation_token_cannot_impersonate(env):
-    setup(env)
+    add_customers(env)
     tok = agent_token(env)
     cust = impersonate(env, {"customerReference": "DE--21"}, tok).json()["data"]["attributes"][
         "accessToken"]

@@ -5,18 +5,7 @@ import subprocess
 import time
 
 from harness import expect, expect_eq, request
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
+from registry import test
 
 UNAVAILABLE = b'{"errors":[{"status":503,"detail":"Service temporarily unavailable."}]}'
 

@@ -17,48 +17,21 @@ import subprocess
 import time
 
 import harness
-from harness import expect, expect_eq
+from api import APP_413
+from harness import FCGI_ABORT as ABORT, FCGI_BEGIN as BEGIN, FCGI_END as END, \
+    FCGI_PARAMS as PARAMS, FCGI_STDIN as STDIN, FCGI_STDOUT as STDOUT, expect, expect_eq, \
+    fcgi_nv as nv, fcgi_parse as parse_records, fcgi_record as record, \
+    fcgi_stdout as stdout_of
+from registry import test
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
-
-BEGIN, ABORT, END, PARAMS, STDIN, STDOUT = 1, 2, 3, 4, 5, 6
 KEEP_CONN = 1
 CANT_MPX_CONN = 1
 READ_TIMEOUT = 3          # read_timeout of the deadline pools, seconds
 LOGIN_BODY = (b'{"data":{"type":"agent-access-tokens","attributes":{"username":'
               b'"agent@example.com","password":"agent-pass"}}}')
-APP_413 = b'{"errors":[{"status":413,"detail":"Request body is too large."}]}'
 
 
 # ------------------------------------------------------------ FastCGI bytes
-
-def record(rtype, content=b"", req_id=1):
-    """One record (several for content over 65528 bytes), padded to 8."""
-    out = b""
-    while True:
-        chunk, content = content[:65528], content[65528:]
-        pad = (8 - len(chunk) % 8) % 8
-        out += struct.pack(">BBHHBx", 1, rtype, req_id, len(chunk), pad) + chunk + b"\0" * pad
-        if not content:
-            return out
-
-
-def nv(name, value):
-    def ln(n):
-        return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
-    name, value = name.encode(), value.encode()
-    return ln(len(name)) + ln(len(value)) + name + value
-
 
 def begin(req_id=1, keep=False):
     return record(BEGIN, struct.pack(">HB5x", 1, KEEP_CONN if keep else 0), req_id)
@@ -122,20 +95,6 @@ def smuggling_body(forged, size, shift):
 
 
 SHIFTS = (0, BLOCK // 2)
-
-
-def parse_records(data):
-    """[(type, request id, content)] of a byte string of records."""
-    out, pos = [], 0
-    while pos + 8 <= len(data):
-        _, rtype, req_id, clen, pad = struct.unpack(">BBHHBx", data[pos:pos + 8])
-        out.append((rtype, req_id, data[pos + 8:pos + 8 + clen]))
-        pos += 8 + clen + pad
-    return out
-
-
-def stdout_of(records, req_id=1):
-    return b"".join(c for t, i, c in records if t == STDOUT and i == req_id)
 
 
 def connect(addr):
@@ -578,6 +537,19 @@ def single_process(env, name, listener_family, extra_env=None):
     return proc, addr, log
 
 
+def wait_serving(proc, addr, what, timeout=10):
+    """Waits until the single process answers GET /health on addr."""
+    status = [0]
+
+    def up():
+        if proc.poll() is not None:
+            return True
+        status[0] = raw_health(addr, 5)
+        return status[0] == 200
+    harness.wait_for(up, timeout, 0.05)
+    expect(proc.poll() is None and status[0] == 200, what + ": serving (%d)" % status[0])
+
+
 def stop_single(proc):
     proc.terminate()
     try:
@@ -594,10 +566,7 @@ def test_read_timeout_on_fd_0(env):
     for family, what in ((socket.AF_UNIX, "fd 0, Unix socket"), (socket.AF_INET, "fd 0, TCP")):
         proc, addr, log = single_process(env, "fcgi-fd0-%d" % family, family)
         try:
-            end = time.time() + 10
-            while raw_health(addr, 5) != 200:
-                expect(time.time() < end and proc.poll() is None, what + ": serving")
-                time.sleep(0.05)
+            wait_serving(proc, addr, what)
             expect_stall_dropped(env, addr, half_params(), what + ", stall in PARAMS", log)
             expect_stall_dropped(env, addr, half_stdin(), what + ", stall in STDIN")
         finally:
@@ -614,10 +583,7 @@ def test_fcgi_web_server_addrs_is_honoured(env):
                                        {"FCGI_WEB_SERVER_ADDRS": allowed})
         try:
             if served:
-                end = time.time() + 10
-                while raw_health(addr, 5) != 200:
-                    expect(time.time() < end and proc.poll() is None, "served with " + allowed)
-                    time.sleep(0.05)
+                wait_serving(proc, addr, "served with " + allowed)
             else:
                 # the listening socket exists before the process starts: the
                 # connection waits in its backlog, is accepted and closed
@@ -635,10 +601,7 @@ def test_sigusr1_still_ends_a_serving_process(env):
     accept must end on it too (agentauth(8), SIGUSR1): exit status 0."""
     proc, addr, _ = single_process(env, "fcgi-usr1", socket.AF_UNIX)
     try:
-        end = time.time() + 10
-        while raw_health(addr, 5) != 200:
-            expect(time.time() < end and proc.poll() is None, "serving")
-            time.sleep(0.05)
+        wait_serving(proc, addr, "SIGUSR1")
         proc.send_signal(signal.SIGUSR1)
         try:
             rc = proc.wait(10)

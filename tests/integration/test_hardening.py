@@ -3,22 +3,12 @@ functions, least privilege of the service's role, sliding lock-out budgets,
 session lifetime and reuse, revocation without clocks, equal timing of
 failed logins and re-hashing of weak passwords."""
 import os
-import statistics
 import time
 
 import harness
+from api import expect_sql_refused, refresh
 from harness import expect, expect_eq, new_client_ip, request
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
+from registry import test
 
 
 def psql_as(env, user, sql, db="agentauth"):
@@ -119,58 +109,56 @@ def worker_sql(env, sql):
     return psql_as(env, "agentauth_worker", sql)
 
 
-def refused(r, what, needle=None):
-    expect(r.returncode != 0, "%s: accepted: %s" % (what, r.stdout))
-    if needle:
-        expect(needle in r.stderr, "%s: %s" % (what, r.stderr))
-
-
 @test
 def test_service_role_cannot_exceed_the_database_limits(env):
     ip = new_client_ip()
     begin = ("SELECT attempt_id FROM agentauth.login_begin('%s', 'nobody@example.com', "
              "%%d, 900, 360, %%d, 3600, 100, '%s')" % (ip, ip))
-    refused(worker_sql(env, begin % (10**7, 100)), "10^7 attempts per address and user",
-            "outside agentauth.settings")
-    refused(worker_sql(env, begin % (9, 10**7)), "10^7 attempts per username",
-            "outside agentauth.settings")
-    refused(worker_sql(env, "SELECT agentauth.login_begin('%s', 'x', 9, 0, 360, 100, 3600, "
-                            "100, '%s')" % (ip, ip)), "a window of 0 s")
+    expect_sql_refused(worker_sql(env, begin % (10**7, 100)),
+                       "10^7 attempts per address and user", "outside agentauth.settings")
+    expect_sql_refused(worker_sql(env, begin % (9, 10**7)), "10^7 attempts per username",
+                       "outside agentauth.settings")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.login_begin('%s', 'x', 9, 0, 360, 100, "
+                                  "3600, 100, '%s')" % (ip, ip)), "a window of 0 s")
     # the DB admin tightens a limit: the service must stay inside it
     env.cluster.psql("UPDATE agentauth.settings SET max_account_lockout_attempts = 50")
     try:
-        refused(worker_sql(env, begin % (9, 100)), "100 per username over the admin's 50")
+        expect_sql_refused(worker_sql(env, begin % (9, 100)),
+                           "100 per username over the admin's 50")
         r = env.login("agent@example.com", "agent-pass")
         expect_eq(r.status, 503, "the service configured over the limit answers 503")
     finally:
         env.cluster.psql("UPDATE agentauth.settings SET max_account_lockout_attempts = 100000")
     attempt = worker_sql(env, begin % (9, 100)).stdout.strip()
     expect(attempt.isdigit(), "a counted attempt: %r" % attempt)
-    refused(worker_sql(env, "SELECT agentauth.login_succeeded(%s, repeat('ab', 32), 999999999, "
-                            "43200, NULL, 100, 100)" % attempt), "a refresh token for 31 years")
-    refused(worker_sql(env, "SELECT agentauth.login_succeeded(%s, repeat('ab', 32), 3600, "
-                            "999999999, NULL, 100, 100)" % attempt), "a session for 31 years")
-    refused(worker_sql(env, "SELECT agentauth.impersonate(1, 'DE--1', false, 'r', '', "
-                            "repeat('cd', 32), 3600, 99999999999)"),
-            "an impersonation session until the year 5138")
-    refused(worker_sql(env, "SELECT agentauth.refresh_rotate(repeat('ab', 32), repeat('cd', 32), "
-                            "999999999, '', 2, false)"), "a rotated token for 31 years")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.login_succeeded(%s, repeat('ab', 32), "
+                                  "999999999, 43200, NULL, 100, 100)" % attempt),
+                       "a refresh token for 31 years")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.login_succeeded(%s, repeat('ab', 32), "
+                                  "3600, 999999999, NULL, 100, 100)" % attempt),
+                       "a session for 31 years")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.impersonate(1, 'DE--1', false, 'r', '', "
+                                  "repeat('cd', 32), 3600, 99999999999)"),
+                       "an impersonation session until the year 5138")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.refresh_rotate(repeat('ab', 32), "
+                                  "repeat('cd', 32), 999999999, '', 2, false)"),
+                       "a rotated token for 31 years")
 
 
 @test
 def test_service_role_cannot_write_audit_rows_or_read_hashes(env):
     before = env.cluster.psql("SELECT count(*) FROM agentauth.audit_events")
-    refused(worker_sql(env, "INSERT INTO agentauth.audit_events (event, reason) VALUES "
-                            "('login_success', 'forged')"), "INSERT into the audit",
-            "permission denied")
-    refused(worker_sql(env, "SELECT agentauth.login_failed(1, 'the agent said so')"),
-            "an audit row with any text")
+    expect_sql_refused(worker_sql(env, "INSERT INTO agentauth.audit_events (event, reason) "
+                                  "VALUES ('login_success', 'forged')"), "INSERT into the audit",
+                       "permission denied")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.login_failed(1, 'the agent said so')"),
+                       "an audit row with any text")
     expect_eq(worker_sql(env, "SELECT agentauth.login_failed(987654321, 'wrong password')")
               .stdout.strip(), "f", "an attempt that was never counted")
     expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.audit_events"), before,
               "audit rows written")
-    refused(worker_sql(env, "SELECT password_hash FROM agentauth.agents"), "reading agents",
-            "permission denied")
+    expect_sql_refused(worker_sql(env, "SELECT password_hash FROM agentauth.agents"),
+                       "reading agents", "permission denied")
     ip = new_client_ip()
     for user in ("blocked@example.com", "deleted@example.com"):
         row = worker_sql(env, "SELECT coalesce(password_hash, 'NULL'), status FROM "
@@ -200,11 +188,6 @@ def test_login_right_after_logout_works(env):
         hdr2 = {"X-Agent-Authorization": "Bearer " + r.json()["data"]["attributes"]["accessToken"]}
         r = request(env.port, "GET", "/auth/agent-customer-search?q=x", headers=hdr2)
         expect_eq(r.status, 200, "the new token, same second as the logout")
-
-
-def refresh(env, token):
-    return request(env.port, "POST", "/auth/refresh-tokens",
-                   {"data": {"type": "refresh-tokens", "attributes": {"refreshToken": token}}})
 
 
 @test
@@ -282,13 +265,16 @@ def test_username_budget_slides_and_a_block_does_not_reset_it(env):
         expect_eq(r.status, 429, "the 6th")
         left = int(r.header("Retry-After"))
         expect(1 <= left <= 1, "Retry-After: the next attempt fits in under a second (%d)" % left)
-        # wait out the block: exactly one attempt fits, not five
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            r = one()
-            if r.status == 401:
-                break
-            time.sleep(0.1)
+        # wait out the block (the test is about time: it polls with an
+        # attempt every 0.1 s until one is let through): exactly one
+        # attempt fits, not five
+        last = []
+
+        def let_through():
+            last.append(one())
+            return last[-1].status == 401
+        harness.wait_for(let_through, 5, 0.1)
+        r = last[-1]
         expect_eq(r.status, 401, "an attempt fits again after the block")
         expect_eq(one().status, 429, "and only one: a block does not reset the budget")
         # hammer for 3 windows from ever new addresses: at most the budget

@@ -5,59 +5,27 @@ systemd is not PID 1 here).
 
 Each mode reads its deploy file and substitutes only paths, the socket, the
 user agentauth (which does not exist on a test machine; www-data stands in)
-and spawn-fcgi's process count; everything else runs as shipped.
-The agentauth processes that Apache and spawn-fcgi start run as www-data,
-like in production, with www-data-readable copies of the configuration and
-the key, and write their sanitizer reports to env.asan_dir, which the last
-test of run.py checks."""
+and spawn-fcgi's process count; everything else runs as shipped (the
+private directories, web servers and checks are in tests/lib/hosting.py)."""
 import ctypes
 import os
 import pwd
 import re
-import shutil
 import signal
 import subprocess
-import time
 
 import harness
+import hosting
+from api import APP_413, ERR_4103, LOGIN, add_customers
 from harness import expect, expect_eq, request
-import test_customers
+from hosting import RUN_USER, Apache, Site, clean_environ, expect_clean_exit, \
+    expect_sanitizer_env, private_nginx, run, shipped
+from registry import test
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
-
-DEPLOY = os.path.join(harness.ROOT, "deploy")
-LOGIN = "/auth/agent-access-tokens"
 SEARCH = "/auth/agent-customer-search?q=sonia"
-APP_413 = b'{"errors":[{"status":413,"detail":"Request body is too large."}]}'
-ERR_4103 = (b'{"errors":[{"code":"4103","status":401,"detail":"Action is available to agent '
-            b'user only."}]}')
-RUN_USER = "www-data"   # what mod_fcgid runs agentauth as; also our stand-in for "agentauth"
 
 
 # ---------------------------------------------------------------- helpers
-
-def shipped(rel, subs):
-    """The text of deploy/REL with each (old, new) of subs replaced.  Every
-    old string must occur, so that a change of the shipped file that the
-    substitution no longer matches fails here instead of testing something
-    else."""
-    with open(os.path.join(DEPLOY, rel)) as f:
-        text = f.read()
-    for old, new in subs:
-        expect(old in text, "deploy/%s no longer contains %r" % (rel, old))
-        text = text.replace(old, new)
-    return text
-
 
 def login_body(password="agent-pass", size=None):
     """A login document; with size, the password is padded so that the
@@ -77,86 +45,11 @@ def post_login(port, body):
     return request(port, "POST", LOGIN, body, {"Content-Type": "application/vnd.api+json"})
 
 
-class Site:
-    """A private directory for one hosting mode, traversable by www-data,
-    with a copy of the binary, a www-data-readable configuration (the test
-    pool's settings, minus listen and workers) and a key only www-data can
-    read."""
-
-    def __init__(self, env, name):
-        self.env = env
-        self.dir = os.path.join(env.workdir, "hosting-" + name)
-        os.makedirs(self.dir)
-        os.chmod(self.dir, 0o755)
-        pw = pwd.getpwnam(RUN_USER)
-        self.uid, self.gid = pw.pw_uid, pw.pw_gid
-        # a copy per mode: its path tells this mode's processes apart
-        self.binary = os.path.join(self.dir, "agentauth")
-        shutil.copy2(env.binary, self.binary)
-        os.chmod(self.binary, 0o755)
-        self.key = os.path.join(self.dir, "key.pem")
-        shutil.copy2(env.key, self.key)
-        os.chown(self.key, self.uid, self.gid)
-        os.chmod(self.key, 0o600)
-        self.conf = os.path.join(self.dir, "agentauth.conf")
-        with open(env.pool.conf) as src, open(self.conf, "w") as out:
-            for line in src:
-                key = line.split("=", 1)[0].strip()
-                if key in ("listen", "workers"):
-                    continue
-                if key == "private_key":
-                    line = "private_key = %s\n" % self.key
-                out.write(line)
-        os.chown(self.conf, 0, self.gid)
-        os.chmod(self.conf, 0o640)
-        # sanitizer reports of processes that run as www-data
-        os.chmod(env.asan_dir, 0o1777)
-        self.reports_before = set(os.listdir(env.asan_dir))
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def pids(self):
-        """Live processes running this mode's copy of the binary."""
-        out = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    if os.readlink("/proc/%s/exe" % d) == self.binary:
-                        out.append(int(d))
-                except OSError:
-                    pass
-        return out
-
-    def wait_no_pids(self, timeout):
-        end = time.time() + timeout
-        while time.time() < end:
-            if not self.pids():
-                return True
-            time.sleep(0.05)
-        return not self.pids()
-
-    def new_reports(self):
-        """Sanitizer reports that appeared since this site was made."""
-        out = []
-        for name in sorted(set(os.listdir(self.env.asan_dir)) - self.reports_before):
-            with open(os.path.join(self.env.asan_dir, name), errors="replace") as f:
-                out.append("%s:\n%s" % (name, f.read()[:3000]))
-        return out
-
-    def log_tail(self, name, n=3000):
-        try:
-            with open(self.path(name), errors="replace") as f:
-                return f.read()[-n:]
-        except OSError:
-            return "(no %s)" % name
-
-
 def common_checks(env, port, what, over_app, over_front):
     """What every mode must do.  over_app: (size, status, body or None) of a
     body over max_body_bytes; over_front: the same for a body over the web
     server's own limit (body None: the web server's page, not checked)."""
-    test_customers.setup(env)
+    add_customers(env)
     # login: 201, and the links name this server's origin and mount point
     r = post_login(port, login_body())
     expect_eq(r.status, 201, "%s: login status (%r)" % (what, r.body[:200]))
@@ -188,117 +81,19 @@ def common_checks(env, port, what, over_app, over_front):
     expect_eq(r.status, 201, what + ": login after the refused bodies")
 
 
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(cmd), r.returncode, r.stdout,
-                                                    r.stderr))
-    return r
-
-
-def clean_environ():
-    """The environment for web servers and spawners: no sanitizer options
-    (the shipped files must get them to agentauth) and no AGENTAUTH_*."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("AGENTAUTH_", "ASAN_", "UBSAN_", "LSAN_"))}
-
-
-def private_nginx(site, sock):
-    """harness.Nginx (workers as RUN_USER) whose server block is the shipped
-    snippet deploy/nginx/agentauth.conf, with the socket path substituted."""
-    d = site.path("nginx")
-    os.makedirs(d)
-    # the snippet's "include fastcgi_params" is relative to nginx.conf
-    shutil.copy("/etc/nginx/fastcgi_params", d)
-    snippet = os.path.join(d, "agentauth.conf")
-    with open(snippet, "w") as f:
-        f.write(shipped("nginx/agentauth.conf",
-                        [("unix:/run/agentauth/agentauth.sock", "unix:" + sock)]))
-    return harness.Nginx(os.path.dirname(d), server="        include %s;" % snippet,
-                         user=RUN_USER, name=os.path.basename(d), env=clean_environ())
-
-
-def expect_sanitizer_env(pids, what):
-    """The sanitizer options (log_path into env.asan_dir) reached these
-    processes, so that their reports are not lost on a closed stderr."""
-    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        if name not in os.environ:
-            continue
-        want = ("%s=%s" % (name, os.environ[name])).encode()
-        for pid in pids:
-            with open("/proc/%d/environ" % pid, "rb") as f:
-                expect(want in f.read().split(b"\0"), "%s: %s of process %d" % (what, name, pid))
-
-
-def expect_clean_exit(site, what):
-    reports = site.new_reports()
-    expect(not reports, "%s: sanitizer reports:\n%s" % (what, "\n".join(reports)))
-
-
 # ------------------------------------------------------- Apache + mod_fcgid
-
-APACHE_CONF = """
-ServerRoot "%(dir)s"
-ServerName 127.0.0.1
-Listen 127.0.0.1:%(port)d
-PidFile %(dir)s/apache2.pid
-DefaultRuntimeDir %(dir)s
-Mutex file:%(dir)s default
-ErrorLog %(dir)s/error.log
-LogLevel warn fcgid:info
-User www-data
-Group www-data
-LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
-LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
-LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
-LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
-LoadModule setenvif_module /usr/lib/apache2/modules/mod_setenvif.so
-LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so
-TypesConfig /etc/mime.types
-DocumentRoot %(dir)s/htdocs
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 25
-MaxRequestWorkers 25
-MinSpareThreads 1
-MaxSpareThreads 25
-# server-config-only settings, as in Debian's mods-available/fcgid.conf
-FcgidIPCDir %(dir)s/fcgidsock
-FcgidProcessTableFile %(dir)s/fcgid_shm
-# test only: sanitizer reports of the agentauth processes go to env.asan_dir
-FcgidInitialEnv ASAN_OPTIONS %(asan)s
-FcgidInitialEnv UBSAN_OPTIONS %(ubsan)s
-Include %(snippet)s
-"""
-
 
 @test
 def test_apache_mod_fcgid(env):
-    apache2 = shutil.which("apache2") or "/usr/sbin/apache2"
-    expect(os.path.exists("/usr/lib/apache2/modules/mod_fcgid.so"),
-           "apache2 and libapache2-mod-fcgid are not installed (tests/run.sh installs them)")
     site = Site(env, "apache")
-    os.makedirs(site.path("htdocs"))
-    snippet = site.path("apache-agentauth.conf")
-    with open(snippet, "w") as f:
-        f.write(shipped("apache/agentauth.conf",
-                        [("/usr/sbin/agentauth", site.binary),
-                         ("/etc/agentauth/agentauth.conf", site.conf)]))
-    port = harness.free_port()
-    conf = site.path("apache2.conf")
-    with open(conf, "w") as f:
-        f.write(APACHE_CONF % {"dir": site.dir, "port": port, "snippet": snippet,
-                               "asan": os.environ.get("ASAN_OPTIONS", "detect_leaks=1"),
-                               "ubsan": os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1")})
-    run([apache2, "-f", conf, "-t"], env=clean_environ())
-    run([apache2, "-f", conf, "-k", "start"], env=clean_environ())
+    apache = Apache(site)
+    apache.check_config()
+    apache.start()
+    port = apache.port
     main_pid = None
     try:
-        harness.wait_port(port)
-        for _ in range(100):
-            if os.path.exists(site.path("apache2.pid")):
-                break
-            time.sleep(0.05)
+        expect(harness.wait_for(lambda: os.path.exists(site.path("apache2.pid")), 5),
+               "apache2 wrote its pid file")
         main_pid = int(open(site.path("apache2.pid")).read())
         common_checks(env, port, "Apache",
                       (20 * 1024, 413, APP_413),      # FcgidMaxRequestLen lets it through
@@ -312,17 +107,13 @@ def test_apache_mod_fcgid(env):
         expect("exceeds MaxRequestLen" in site.log_tail("error.log", 20000),
                "the 500 came from mod_fcgid's FcgidMaxRequestLen:\n" + site.log_tail("error.log"))
     finally:
-        subprocess.run([apache2, "-f", conf, "-k", "stop"], capture_output=True,
-                       env=clean_environ())
+        apache.stop()
         gone = site.wait_no_pids(15)
-        if main_pid is not None:
-            for _ in range(200):
-                try:
-                    os.kill(main_pid, 0)
-                except OSError:
-                    break
-                time.sleep(0.05)
+        # its error log is complete once the main process has gone
+        main_gone = main_pid is None or harness.wait_for(
+            lambda: not harness.pid_alive(main_pid), 10)
     expect(gone, "agentauth processes left after apache2 -k stop: %s" % site.pids())
+    expect(main_gone, "apache2 (pid %s) still runs 10 s after apache2 -k stop" % main_pid)
     log = site.log_tail("error.log", 100000)
     for bad in ("terminating forcefully", "graceful kill fail", "SIGKILL",
                 "End of script output before headers"):
@@ -348,24 +139,24 @@ def set_subreaper(on):
 def reap(pid, timeout):
     """The exit code of pid (our child thanks to set_subreaper), "unknown"
     if it exited but was not our child, or None if it is still running."""
-    end = time.time() + timeout
-    while time.time() < end:
+    code = []
+
+    def exited():
         try:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done == pid:
-                return os.waitstatus_to_exitcode(status)
+                code.append(os.waitstatus_to_exitcode(status))
         except ChildProcessError:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                return "unknown"
-        time.sleep(0.05)
-    return None
+            if not harness.pid_alive(pid):
+                code.append("unknown")
+        return bool(code)
+    harness.wait_for(exited, timeout, 0.05)
+    return code[0] if code else None
 
 
 @test
 def test_nginx_spawn_fcgi(env):
-    expect(shutil.which("spawn-fcgi"), "spawn-fcgi is not installed (tests/run.sh installs it)")
+    harness.need_program("spawn-fcgi", "spawn-fcgi")
     site = Site(env, "spawn-fcgi")
     sock, pidfile = site.path("agentauth.sock"), site.path("agentauth.pid")
     default = site.path("default-agentauth")
@@ -428,9 +219,12 @@ def test_nginx_spawn_fcgi(env):
                 reap(pid, 5)
     for pid, code in codes.items():
         expect(code is not None, "child %d did not exit within 15 s of SIGTERM" % pid)
-        if reaper:
-            expect_eq(code, 0, "exit status of child %d" % pid)
     expect_clean_exit(site, "spawn-fcgi")
+    if not reaper:
+        raise harness.Skip("the exit statuses of spawn-fcgi's children were not checked: "
+                           "PR_SET_CHILD_SUBREAPER is not available")
+    for pid, code in codes.items():
+        expect_eq(code, 0, "exit status of child %d" % pid)
 
 
 # ---------------------------------------------------- nginx + built-in pool
@@ -454,12 +248,9 @@ def unit_value(text, key):
 
 @test
 def test_systemd_units_verify(env):
-    units = [os.path.join(DEPLOY, "systemd", n) for n in
+    units = [os.path.join(hosting.DEPLOY, "systemd", n) for n in
              ("agentauth.socket", "agentauth.service", "agentauth-pool.service")]
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        print("# skip: systemd-analyze is not installed; the units were not verified")
-        return
+    analyze = harness.need_program("systemd-analyze", "systemd")
     # as shipped: only the binary, which is not installed here, may be missing
     r = subprocess.run([analyze, "verify", "--man=no"] + units, capture_output=True, text=True)
     lines = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
@@ -485,8 +276,7 @@ def test_systemd_socket_activation(env):
     ListenStream and the service's ExecStart, run by systemd-socket-activate
     (which passes the socket as LISTEN_FDS=1 on fd 3, the other convention
     agentauth accepts besides StandardInput=socket), behind nginx."""
-    activate = shutil.which("systemd-socket-activate")
-    expect(activate, "systemd-socket-activate is not installed (package systemd)")
+    activate = harness.need_program("systemd-socket-activate", "systemd")
     site = Site(env, "systemd")
     sock = site.path("agentauth.sock")
     socket_unit = shipped("systemd/agentauth.socket",
@@ -512,10 +302,8 @@ def test_systemd_socket_activation(env):
                             env=clean_environ())
     nginx = None
     try:
-        end = time.time() + 10
-        while not os.path.exists(listen) and time.time() < end:
-            time.sleep(0.02)
-        expect(os.path.exists(listen), "systemd-socket-activate made no socket")
+        expect(harness.wait_for(lambda: os.path.exists(listen), 10),
+               "systemd-socket-activate made no socket")
         # what systemd does for SocketUser=, SocketGroup= and SocketMode=
         os.chown(listen, pwd.getpwnam(unit_value(socket_unit, "SocketUser")).pw_uid,
                  pwd.getpwnam(unit_value(socket_unit, "SocketGroup")).pw_gid)

@@ -1,32 +1,15 @@
-"""HTTP conventions of CONTRACT §1 on the login route, through nginx, plus
-raw FastCGI requests for what nginx never sends."""
+"""The HTTP conventions of doc/api.md §1 on the login route, through nginx,
+plus raw FastCGI requests for what nginx never sends."""
 import json
 
+from api import expect_error
 from harness import expect_eq, fcgi_request, request
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
+from registry import test
 
 INVALID = b'{"errors":[{"status":400,"detail":"Post data is invalid."}]}'
 BAD_TYPE = b'{"errors":[{"status":400,"detail":"Invalid type."}]}'
 NOT_FOUND = b'{"errors":[{"status":404,"detail":"Not Found"}]}'
 PATH = "/auth/agent-access-tokens"
-
-
-def expect_error(r, status, body, what):
-    expect_eq(r.status, status, what + ": status")
-    expect_eq(r.body, body, what + ": body")
-    expect_eq(r.header("Content-Type"), "application/vnd.api+json", what + ": content type")
-    expect_eq(r.header("X-Content-Type-Options"), "nosniff", what + ": nosniff")
 
 
 def audit_rows(env):

@@ -1,5 +1,5 @@
-"""POST /agent-access-tokens, CONTRACT §2 and the token claims of §4."""
-import base64
+"""POST /agent-access-tokens (doc/api.md §2) and the claims of its access token
+(§2.3)."""
 import hashlib
 import json
 import re
@@ -7,37 +7,9 @@ import time
 
 import jwt  # Debian python3-jwt: an independent verifier
 
+from api import b64e, expect_login_401, jwt_header
 from harness import expect, expect_eq, request
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
-
-ERR_4101 = b'{"errors":[{"code":"4101","status":401,"detail":"Failed to authenticate an agent."}]}'
-
-
-def b64d(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def b64e(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def expect_401(r, what):
-    expect_eq(r.status, 401, what + ": status")
-    expect_eq(r.body, ERR_4101, what + ": body")
-    expect_eq(r.header("Content-Type"), "application/vnd.api+json", what + ": content type")
-    expect_eq(r.header("WWW-Authenticate"), 'Bearer realm="Access to shop API"',
-              what + ": WWW-Authenticate")
+from registry import test
 
 
 def audit_count(env, event="login_failure"):
@@ -74,7 +46,7 @@ def test_success_201_document_headers_and_token(env):
     expect(m is not None, "201 body shape: %r" % r.body[:300])
     access, refresh, self_link = (g.decode() for g in m.groups())
     expect_eq(self_link, env.url("/auth/agent-access-tokens"), "links.self")
-    header = json.loads(b64d(access.split(".")[0]))
+    header = jwt_header(access)
     expect_eq(list(header.items()), [("typ", "JWT"), ("alg", "RS256"),
                                      ("kid", rfc7638_kid(env.pub))], "JOSE header")
     claims = jwt.decode(access, open(env.pub).read(), algorithms=["RS256"],
@@ -152,7 +124,7 @@ def test_every_failure_cause_gives_identical_401(env):
         before = audit_count(env)
         r = request(env.port, "POST", "/auth/agent-access-tokens",
                     {"data": {"type": "agent-access-tokens", "attributes": attrs}})
-        expect_401(r, what)
+        expect_login_401(r, what)
         expect_eq(audit_count(env), before + 1, what + ": audit row")
 
 

@@ -3,21 +3,11 @@
 import json
 import os
 import shutil
-import time
 
 import harness
+from api import add_customers
 from harness import expect, expect_eq, fcgi_request
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
+from registry import test
 
 
 def start_pgbouncer(env):
@@ -54,10 +44,8 @@ def call(pool, method, path, body=None, agent=None, ip="203.0.113.77"):
 
 @test
 def test_through_pgbouncer_transaction_pooling(env):
-    if shutil.which("pgbouncer") is None:
-        raise AssertionError("pgbouncer is not installed (tests/run.sh installs it)")
-    import test_customers
-    test_customers.setup(env)
+    harness.need_program("pgbouncer", "pgbouncer")
+    add_customers(env)
     d, port = start_pgbouncer(env)
     pool = None
     try:
@@ -108,10 +96,5 @@ def test_through_pgbouncer_transaction_pooling(env):
         env.cluster.psql("SELECT agentauth.unlock_ip('203.0.113.77')")
         pid = int(open(os.path.join(d, "pgbouncer.pid")).read())
         os.kill(pid, 15)
-        for _ in range(50):
-            try:
-                os.kill(pid, 0)
-                time.sleep(0.1)
-            except OSError:
-                break
+        harness.wait_for(lambda: not harness.pid_alive(pid), 5, 0.1)
 

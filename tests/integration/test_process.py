@@ -6,18 +6,9 @@ import subprocess
 import threading
 import time
 
-from harness import expect, expect_eq
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
+import harness
+from harness import expect, expect_eq, log_has, wait_for
+from registry import test
 
 
 def run_agentauth(env, *args, conf_text=None, extra_env=None):
@@ -83,13 +74,36 @@ def test_check_config_refuses_bad_keys(env):
     expect(r.returncode == 1 and "private_key is not set" in r.stderr, "missing key")
 
 
-def wait_for(cond, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
+def worker_ages(pool):
+    """The age in seconds of each worker of pool (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    ages = []
+    for pid in pool.worker_pids():
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                start = int(f.read().rsplit(")", 1)[1].split()[19])
+        except (OSError, IndexError, ValueError):
+            continue    # gone meanwhile
+        ages.append(uptime - start / ticks)
+    return ages
+
+
+def wait_workers_older_than(pool, seconds, workers=2):
+    """Waits until pool has its workers, each older than seconds: a worker
+    that dies younger than a second is restarted after a back-off (the
+    condition is the workers' age, read from /proc, not a fixed sleep)."""
+    expect(wait_for(lambda: len(worker_ages(pool)) == workers and
+                    min(worker_ages(pool)) > seconds, seconds + 10),
+           "%d workers older than %.1f s (ages %r)" % (workers, seconds, worker_ages(pool)))
+
+
+def cpu_seconds(pid):
+    """User and system CPU time that process pid has used."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @test
@@ -117,9 +131,15 @@ def test_sigterm_lets_in_flight_requests_finish(env):
     def slow_login():  # a cost-14 bcrypt hash: about a second
         result["status"] = env.login("slow@example.com", "slow-pass").status
 
+    def pending():
+        return int(env.cluster.psql("SELECT count(*) FROM agentauth.login_pending WHERE "
+                                    "username = 'slow@example.com'"))
+    before = pending()
     t = threading.Thread(target=slow_login)
     t.start()
-    time.sleep(0.3)
+    # the login is in flight once it has reserved its attempt (login_pending)
+    # and computes the hash
+    expect(wait_for(lambda: pending() > before, 10), "the slow login reached a worker")
     rc = env.pool.stop()
     t.join(10)
     expect_eq(result.get("status"), 201, "the request in flight")
@@ -145,10 +165,12 @@ def with_load(env, action, threads=4):
     ts = [threading.Thread(target=load, args=(env, stop, results)) for _ in range(threads)]
     for t in ts:
         t.start()
-    time.sleep(0.3)
     try:
+        expect(wait_for(lambda: len(results) >= 20, 10), "the load runs")
         action()
-        time.sleep(0.5)
+        # and goes on until the new workers have served some of it
+        after = len(results)
+        expect(wait_for(lambda: len(results) >= after + 40, 10), "the load runs after it")
     finally:
         stop.set()
         for t in ts:
@@ -160,7 +182,7 @@ def with_load(env, action, threads=4):
 def test_kill_9_under_load_fails_at_most_the_request_in_flight(env):
     # a worker that dies within a second of starting is restarted after a
     # back-off (crash-loop protection): let the workers be older than that
-    time.sleep(1.2)
+    wait_workers_older_than(env.pool, 1.2)
     victim = env.pool.worker_pids()[0]
     t0 = []
 
@@ -216,16 +238,23 @@ def test_sighup_reloads_keys_without_failing_a_request(env):
                 expect_eq(r.status, 204, "a token verified after the reload")
         with open(env.pool.conf, "w") as f:
             f.write(original.replace("log_level = debug", "log_level = loud"))
+
+        def refusals():
+            return len([l for l in open(env.pool.log, errors="replace").read().splitlines()
+                        if "reload:" in l and "log_level" in l])
+        before = refusals()
         env.pool.proc.send_signal(signal.SIGHUP)
-        time.sleep(1)
+        expect(wait_for(lambda: refusals() > before, 10), "the failed reload is logged")
         expect_eq(env.login("agent@example.com", "agent-pass").status, 201,
                   "a bad configuration on reload keeps the running one")
-        expect("reload:" in open(env.pool.log).read(), "the failed reload is logged")
     finally:
         with open(env.pool.conf, "w") as f:
             f.write(original)
+        workers = env.pool.worker_pids()
         env.pool.proc.send_signal(signal.SIGHUP)
-        time.sleep(1.5)
+        # the reload is done when the workers of before have left (the
+        # checks below fail if it is not)
+        wait_for(lambda: not set(workers) & set(env.pool.worker_pids()), 10)
     kids = [k["kid"] for k in request(env.port, "GET",
                                       "/auth/.well-known/jwks.json").json()["keys"]]
     expect_eq(kids, [old_kid], "back to the original key")
@@ -237,7 +266,6 @@ def test_sighup_reloads_keys_without_failing_a_request(env):
 
 @test
 def test_max_requests_recycles_workers_and_pid_file(env):
-    import harness
     pid_file = os.path.join(env.workdir, "recycle.pid")
     pool = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=2,
                         extra={"max_requests": "3", "pid_file": pid_file}, name="recycle")
@@ -270,13 +298,15 @@ def test_request_log_line(env):
     r = request(env.port, "DELETE", "/auth/refresh-tokens/" + rt, None,
                 {"Authorization": "Bearer " + access})
     expect_eq(r.status, 204, "revoke")
-    time.sleep(0.2)
+    rid2 = r.header("X-Request-Id")
+    # each request's line is written after its answer: wait for both
+    expect(wait_for(lambda: log_has(env.pool.log, "request id=%s" % rid) and
+                    log_has(env.pool.log, "request id=%s" % rid2), 10), "the request lines")
     log = open(env.pool.log).read()
     lines = [l for l in log.splitlines() if "request id=%s" % rid in l]
     expect_eq(len(lines), 1, "one line for the login")
     expect(" POST /agent-access-tokens status=201 ms=" in lines[0] and " agent=" in lines[0] and
            " agent=-" not in lines[0], "method, route, status, latency, agent: %s" % lines[0])
-    rid2 = r.header("X-Request-Id")
     line2 = [l for l in log.splitlines() if "request id=%s" % rid2 in l][0]
     expect("DELETE /refresh-tokens/{id} status=204" in line2, "id not logged: %s" % line2)
     for secret in (rt, access, access.split(".")[2], "agent-pass"):
@@ -285,7 +315,7 @@ def test_request_log_line(env):
 
 @test
 def test_workers_dying_at_start_are_restarted_with_back_off(env):
-    time.sleep(1.2)
+    wait_workers_older_than(env.pool, 1.2)
     delays = []
     before = set(env.pool.worker_pids())
     victim = sorted(before)[0]
@@ -307,13 +337,118 @@ def test_workers_dying_at_start_are_restarted_with_back_off(env):
         expect_eq(env.login("agent@example.com", "agent-pass").status, 201, "service goes on")
 
 
+def config_key_table(src):
+    """The key table of src/config.c: name -> (type, default, min, max)."""
+    import re
+
+    def number(expr):  # the bounds are literals or products such as 86400 * 7
+        expect(re.fullmatch(r"[\d\s*]+", expr) is not None, "bound %r" % expr)
+        value = 1
+        for factor in expr.split("*"):
+            value *= int(factor)
+        return value
+
+    table = {}
+    for m in re.finditer(r'^\s*STR\((\w+), "([^"]*)"', src, re.M):
+        table[m.group(1)] = ("string", m.group(2), None, None)
+    for m in re.finditer(r'^\s*INT\((\w+), "([^"]*)", ([^,]+), ([^)]+)\)', src, re.M):
+        table[m.group(1)] = ("integer", m.group(2), number(m.group(3)), number(m.group(4)))
+    for m in re.finditer(r'^\s*BOOL\((\w+), "([^"]*)"', src, re.M):
+        table[m.group(1)] = ("boolean", m.group(2), None, None)
+    for m in re.finditer(r'^\s*\{ "(\w+)", KEY_LEVEL, offsetof\([^)]*\), "([^"]*)"', src, re.M):
+        table[m.group(1)] = ("level", m.group(2), None, None)
+    return table
+
+
+def config_doc_drift(root, table):
+    """What doc/configuration.md's key table and agentauth(8)'s key list get
+    wrong about table; [] when both are in step."""
+    import re
+    problems = []
+    doc = open(os.path.join(root, "doc", "configuration.md")).read()
+    section = re.search(r"^## 1\. Keys$(.*?)^## ", doc, re.M | re.S)
+    expect(section is not None, "configuration.md has a section '## 1. Keys'")
+    rows = {}
+    for m in re.finditer(r"^\| `(\w+)` \| (\w+) \| `([^`]*)` \| ([^|]*) \|", section.group(1),
+                         re.M):
+        if m.group(1) in rows:
+            problems.append("configuration.md: %s has two rows" % m.group(1))
+        rows[m.group(1)] = m.groups()[1:]
+    for name in sorted(set(table) - set(rows)):
+        problems.append("configuration.md: no row for %s" % name)
+    for name in sorted(set(rows) - set(table)):
+        problems.append("configuration.md: %s is not a key" % name)
+    for name in sorted(set(rows) & set(table)):
+        kind, default, lo, hi = table[name]
+        dkind, ddefault, dbounds = rows[name]
+        if dkind != kind:
+            problems.append("configuration.md: %s is a %s; config.c: a %s" % (name, dkind, kind))
+        if ddefault != (default if default != "" else '""'):
+            problems.append("configuration.md: default of %s is %s; config.c: %r"
+                            % (name, ddefault, default))
+        if kind == "integer" and not dbounds.strip().startswith("%d – %d" % (lo, hi)):
+            problems.append("configuration.md: bounds of %s are %r; config.c: %d – %d"
+                            % (name, dbounds.strip(), lo, hi))
+    man = open(os.path.join(root, "doc", "agentauth.8")).read()
+    section = re.search(r'^\.\\" The key list:.*?$(.*?)^\.\\" End of the key list', man,
+                        re.M | re.S)
+    expect(section is not None, "agentauth.8 marks its key list with comments")
+    listed = re.findall(r"^\.BR? (\w+)", section.group(1), re.M)
+    for name in sorted(set(table) - set(listed)):
+        problems.append("agentauth.8: the key list lacks %s" % name)
+    for name in sorted(set(listed) - set(table)):
+        problems.append("agentauth.8: the key list names %s, which is not a key" % name)
+    return problems
+
+
+def log_doc_drift(root):
+    """What agentauth(8)'s DIAGNOSTICS gets wrong about the log lines of
+    src/*.c: a line the program logs that the page lacks, or a line the page
+    lists that no log call writes; [] when both are in step."""
+    import glob
+    import re
+    formats = []
+    for path in sorted(glob.glob(os.path.join(root, "src", "*.c"))):
+        text = open(path).read()
+        for m in re.finditer(r'\blog_(?:error|warn|info|debug)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)',
+                             text):
+            literals = re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1))
+            formats.append((os.path.basename(path), "".join(literals).replace('\\"', '"')))
+    man = open(os.path.join(root, "doc", "agentauth.8")).read()
+    section = re.search(r"^\.SH DIAGNOSTICS$(.*?)^\.SH ", man, re.M | re.S)
+    expect(section is not None, "agentauth.8 has a section DIAGNOSTICS")
+    lines = []
+    for block in re.findall(r"^\.nf$(.*?)^\.fi$", section.group(1), re.M | re.S):
+        for line in block.strip("\n").split("\n"):
+            line = re.sub(r"\\fI[^\\]*\\fP", "X", line)   # a placeholder
+            line = line.replace("\\-", "-")
+            lines.append(re.sub(r"^(?:error|warn|info|debug): ", "", line))
+
+    def pattern(fmt):  # each conversion (%s, %lld, %.1f, ...) matches anything
+        parts = re.split(r"%[-#0 +]*\d*(?:\.\d+)?(?:ll|l|z)?[sdiuxcf]", fmt)
+        return re.compile(".*".join(re.escape(p) for p in parts) + r"\Z")
+    problems = []
+    for where, fmt in formats:
+        if not any(pattern(fmt).match(line) for line in lines):
+            problems.append("agentauth.8 lacks %r (%s)" % (fmt, where))
+    for line in lines:
+        if not any(pattern(fmt).match(line) for _, fmt in formats):
+            problems.append("agentauth.8 lists %r, which no log call in src/ writes" % line)
+    return problems
+
+
 @test
 def test_sample_config_documents_every_key_with_its_default(env):
     import re
     from harness import ROOT
     src = open(os.path.join(ROOT, "src", "config.c")).read()
+    table = config_key_table(src)
     keys = set(re.findall(r'^\s*(?:STR|INT|BOOL)\((\w+),', src, re.M))
     keys.add("log_level")
+    expect_eq(sorted(set(table) ^ keys), [], "keys the table parser missed")
+    # doc/configuration.md and agentauth(8) name every key, with its
+    # default and bounds, as the key table has them
+    expect_eq(config_doc_drift(ROOT, table), [], "documentation out of step with src/config.c")
     sample = open(os.path.join(ROOT, "deploy", "agentauth.conf.sample")).read()
     defaults = dict(re.findall(r'^# (\w+) = ?(.*)$', sample, re.M))
     expect_eq(sorted(set(defaults) ^ keys), [], "keys missing from or unknown to the sample")
@@ -331,13 +466,45 @@ def test_sample_config_documents_every_key_with_its_default(env):
 
 
 @test
+def test_man_page_lists_every_log_line(env):
+    from harness import ROOT
+    # agentauth(8), DIAGNOSTICS, is the one list of the log lines
+    expect_eq(log_doc_drift(ROOT), [], "agentauth.8 DIAGNOSTICS out of step with src/")
+
+
+@test
 def test_sighup_during_start_up_is_ignored(env):
     proc = subprocess.Popen([env.binary, "--check-config"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, AGENTAUTH_PRIVATE_KEY=env.key,
                                      AGENTAUTH_DUMMY_HASH_COST="15"))
-    time.sleep(0.4)  # past start-up of the process, well inside the ~1.4 s hash
+    # past start-up, inside the cost-15 dummy hash (over a second of CPU):
+    # once the process has used 0.2 s of CPU
+    expect(wait_for(lambda: proc.poll() is not None or cpu_seconds(proc.pid) >= 0.2, 30),
+           "the dummy hash started")
+    expect(proc.poll() is None, "still running at the SIGHUP")
     proc.send_signal(signal.SIGHUP)  # while the cost-15 dummy hash is computed
     out, err = proc.communicate(timeout=60)
     expect_eq(proc.returncode, 0, "exit status after a SIGHUP at start-up (%s)" % err)
     expect(b"configuration OK" in out, "it finished its work")
+
+
+def hacking_anchors(root):
+    """Anchors `src/FILE:LINE` `NAME` of doc/HACKING.md whose line does not
+    begin NAME's definition (or a table, for the tables it names)."""
+    import re as _re
+    text = open(os.path.join(root, "doc", "HACKING.md")).read().replace("\n", " ")
+    bad = []
+    for path, line, name in _re.findall(r"`(src/[a-z_]+\.c):(\d+)`\s+`([a-z_]+)`", text):
+        lines = open(os.path.join(root, path)).read().split("\n")
+        n = int(line)
+        if n > len(lines) or not lines[n - 1].startswith(name + "("):
+            bad.append("%s:%s is not %s" % (path, line, name))
+    return bad
+
+
+@test
+def test_hacking_anchors_point_at_their_functions(env):
+    bad = hacking_anchors(ROOT)
+    expect_eq(bad, [], "doc/HACKING.md anchors")
+

@@ -4,18 +4,9 @@ import os
 import subprocess
 import time
 
+from api import expect_sql_refused
 from harness import ROOT, client_key, expect, expect_eq, new_client_ip
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
+from registry import test
 
 
 def admin(env, sql, check=True):
@@ -23,10 +14,6 @@ def admin(env, sql, check=True):
     if env.cluster.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'aa_admin'") == "0":
         env.cluster.psql("CREATE ROLE aa_admin LOGIN IN ROLE agentauth_admin")
     return env.cluster.psql(sql, user="aa_admin", check=check)
-
-
-def refused(r):
-    return r.returncode != 0
 
 
 @test
@@ -43,23 +30,21 @@ def test_admin_creates_agent_and_changes_password(env):
     expect_eq(env.login(name, "second-pass").status, 201, "new password")
     r = admin(env, "SELECT agentauth.set_agent_password('%s', repeat('y', 73))" % name,
               check=False)
-    expect(refused(r) and "72 bytes" in r.stderr, "73-byte password refused: %s" % r.stderr)
+    expect_sql_refused(r, "73-byte password", "72 bytes")
     r = admin(env, "SELECT agentauth.set_agent_password('%s', '')" % name, check=False)
-    expect(refused(r) and "empty" in r.stderr, "empty password refused")
+    expect_sql_refused(r, "empty password", "empty")
     for bad in ("E'pass\\tword'", "'   '"):
         r = admin(env, "SELECT agentauth.set_agent_password('%s', %s)" % (name, bad), check=False)
-        expect(refused(r) and "blank or contain control" in r.stderr,
-               "password %s refused: %s" % (bad, r.stderr))
+        expect_sql_refused(r, "password %s" % bad, "blank or contain control")
     for bad in ("E'tab\\tname@example.com'", "'   '"):
         r = admin(env, "SELECT agentauth.create_agent(%s, 'good-pass')" % bad, check=False)
-        expect(refused(r) and "agents_username_usable" in r.stderr,
-               "username %s refused: %s" % (bad, r.stderr))
+        expect_sql_refused(r, "username %s" % bad, "agents_username_usable")
     expect_eq(admin(env, "SELECT count(*) FROM agentauth.audit_events WHERE event = "
                     "'password_changed' AND username = '%s'" % name), "1", "password change audited")
     r = admin(env, "SELECT agentauth.create_agent('%s', 'x')" % name.upper(), check=False)
-    expect(refused(r) and "duplicate key" in r.stderr, "username unique ignoring case")
+    expect_sql_refused(r, "username unique ignoring case", "duplicate key")
     r = admin(env, "SELECT agentauth.set_agent_password('nobody-at-all', 'x')", check=False)
-    expect(refused(r) and "no agent named" in r.stderr, "unknown agent")
+    expect_sql_refused(r, "unknown agent", "no agent named")
 
 
 @test
@@ -88,7 +73,7 @@ def test_status_blocks_and_revokes(env):
     admin(env, "SELECT agentauth.set_agent_status('%s', 'active')" % name)
     expect_eq(env.login(name, "status-pass").status, 201, "active again")
     r = admin(env, "SELECT agentauth.set_agent_status('%s', 'paused')" % name, check=False)
-    expect(refused(r) and "status must be" in r.stderr, "bad status refused")
+    expect_sql_refused(r, "bad status", "status must be")
     expect_eq(admin(env, "SELECT string_agg(reason, ',' ORDER BY id) FROM agentauth.audit_events"
                     " WHERE event = 'status_changed' AND username = '%s'" % name),
               "blocked by aa_admin,deleted by aa_admin,active by aa_admin", "audit")
@@ -169,14 +154,14 @@ def test_role_privileges(env):
                 "SELECT agentauth.purge_login_attempts()",
                 "INSERT INTO agentauth.agents (username, password_hash) VALUES ('x', 'y')"):
         r = env.cluster.psql(sql, user=app, check=False)
-        expect(refused(r) and "permission denied" in r.stderr, "app role: %s: %s" % (sql, r.stderr))
+        expect_sql_refused(r, "app role: %s" % sql, "permission denied")
     for sql in ("SELECT * FROM agentauth.login_begin('1.2.3.4', 'x', 9, 900, 360, 100, 3600, 100, "
                 "'1.2.3.4')",
                 "DELETE FROM agentauth.audit_events",
                 "UPDATE agentauth.login_attempts SET failures = 0",
                 "DROP TABLE agentauth.agents"):
         r = admin(env, sql, check=False)
-        expect(refused(r), "admin role may not: %s" % sql)
+        expect_sql_refused(r, "admin role may not: %s" % sql)
     # the app role's own functions work for it
     r = env.cluster.psql("SELECT retry_after, status FROM agentauth.login_begin('192.0.2.99', "
                          "'agent@example.com', 9, 900, 360, 100, 3600, 100, '192.0.2.99')",

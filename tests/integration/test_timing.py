@@ -1,7 +1,7 @@
 """Failed logins take the same time whoever the username names: unknown
 usernames, wrong passwords against bcrypt of cost 4, 10 and 12, yescrypt
 and sha512crypt hashes, blocked agents, unusable and refused hashes
-(doc/security.md "Timing").  50 interleaved attempts each through nginx;
+(doc/security.md §6, "Timing").  50 interleaved attempts each through nginx;
 the medians may differ by less than 5 ms."""
 import os
 import statistics
@@ -9,18 +9,9 @@ import time
 
 import harness
 from harness import expect, new_client_ip, request
+from registry import test
 
-TESTS = []
 ROUNDS = int(os.environ.get("TIMING_ROUNDS", "50"))
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
 
 
 AGENTS = [

@@ -1,6 +1,6 @@
 """Token lifecycle: refresh with rotation, revocation, the agent gate, JWKS,
-health, forged tokens and key rotation (CONTRACT §4–§6)."""
-import base64
+health, forged tokens and key rotation (doc/api.md §3–§7, doc/security.md
+§1, §3 and §4)."""
 import hashlib
 import hmac
 import json
@@ -12,48 +12,15 @@ import time
 import jwt  # Debian python3-jwt: an independent verifier
 
 import harness
-from harness import expect, expect_eq, fcgi_request, request
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[5:].replace("_", " "), fn))
-    return fn
-
-
-def tests():
-    return TESTS
-
+from api import ERR_001, ERR_4102, ERR_4103, b64d, b64e, expect_error, forge, jwt_claims, \
+    jwt_header, login_tokens, refresh, sign_rs256
+from harness import expect, expect_eq, fcgi_request, request, wait_for
+from registry import test
 
 ERR_004 = b'{"errors":[{"code":"004","status":401,"detail":"Failed to refresh token."}]}'
 ERR_901 = (b'{"errors":[{"code":"901","status":422,"detail":"refreshToken => This value should '
            b'not be blank."}]}')
-ERR_001 = b'{"errors":[{"code":"001","status":401,"detail":"Invalid access token."}]}'
 ERR_002 = b'{"errors":[{"code":"002","status":403,"detail":"Missing access token."}]}'
-ERR_4102 = b'{"errors":[{"code":"4102","status":401,"detail":"Agent access token is invalid."}]}'
-ERR_4103 = (b'{"errors":[{"code":"4103","status":401,"detail":"Action is available to agent '
-            b'user only."}]}')
-
-
-def b64e(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def b64d(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def tokens(env, user="agent@example.com", pw="agent-pass"):
-    r = env.login(user, pw)
-    expect_eq(r.status, 201, "login %s" % user)
-    a = r.json()["data"]["attributes"]
-    return a["accessToken"], a["refreshToken"]
-
-
-def refresh(env, token, headers=None):
-    body = {"data": {"type": "refresh-tokens", "attributes": {"refreshToken": token}}}
-    return request(env.port, "POST", "/auth/refresh-tokens", body, headers)
 
 
 def revoke(env, what, authorization=None, agent=None):
@@ -65,37 +32,9 @@ def revoke(env, what, authorization=None, agent=None):
     return request(env.port, "DELETE", "/auth/refresh-tokens/" + what, None, h)
 
 
-def expect_error(r, status, body, what):
-    expect_eq(r.status, status, what + ": status")
-    expect_eq(r.body, body, what + ": body")
-    expect_eq(r.header("Content-Type"), "application/vnd.api+json", what + ": type")
-
-
-def sign_rs256(key_path, signing_input):
-    r = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key_path], input=signing_input,
-                       capture_output=True, check=True)
-    return r.stdout
-
-
-def forge(header, claims, sign):
-    """header and claims are dicts (or raw bytes); sign(signing_input) -> bytes."""
-    h = header if isinstance(header, bytes) else json.dumps(header, separators=(",", ":")).encode()
-    c = claims if isinstance(claims, bytes) else json.dumps(claims, separators=(",", ":")).encode()
-    si = (b64e(h) + "." + b64e(c)).encode()
-    return si.decode() + "." + b64e(sign(si))
-
-
-def claims_of(access):
-    return json.loads(b64d(access.split(".")[1]))
-
-
-def header_of(access):
-    return json.loads(b64d(access.split(".")[0]))
-
-
 @test
 def test_refresh_rotates(env):
-    access, rt = tokens(env)
+    access, rt = login_tokens(env)
     r = refresh(env, rt)
     expect_eq(r.status, 201, "status")
     expect_eq(r.header("Cache-Control"), "no-store", "cache control")
@@ -107,8 +46,8 @@ def test_refresh_rotates(env):
     expect_eq(list(a.keys()), ["tokenType", "expiresIn", "accessToken", "refreshToken"], "attrs")
     expect_eq((a["tokenType"], a["expiresIn"]), ("Bearer", 28800), "token type, expiry")
     expect_eq(doc["data"]["links"]["self"], env.url("/auth/refresh-tokens"), "links.self")
-    new = claims_of(a["accessToken"])
-    old = claims_of(access)
+    new = jwt_claims(a["accessToken"])
+    old = jwt_claims(access)
     expect_eq((new["sub"], new["scopes"]), (old["sub"], old["scopes"]), "same sub and scopes")
     expect(new["jti"] != old["jti"], "a new jti")
     expect(a["refreshToken"] != rt, "a new refresh token")
@@ -130,15 +69,15 @@ def test_refresh_blank_token_422(env):
 
 @test
 def test_refresh_refused_004(env):
-    access, rt = tokens(env)
+    access, rt = login_tokens(env)
     cases = [("unknown", "A" * 43), ("an access token", access), ("garbage", "x")]
-    _, expired = tokens(env)
+    _, expired = login_tokens(env)
     env.cluster.psql("UPDATE agentauth.refresh_tokens SET expires_at = now() - interval '1s' "
                      "WHERE token_hash = decode('%s', 'hex')"
                      % hashlib.sha256(expired.encode()).hexdigest())
     cases.append(("expired", expired))
-    _, revoked = tokens(env)
-    a2, _ = tokens(env)
+    _, revoked = login_tokens(env)
+    a2, _ = login_tokens(env)
     expect_eq(revoke(env, revoked, authorization="Bearer " + a2).status, 204, "revoke")
     cases.append(("revoked", revoked))
     for what, token in cases:
@@ -150,14 +89,14 @@ def test_refresh_rechecks_agent_status(env):
     name = "refresh-status-%d@example.com" % time.time()
     env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES ('%s', "
                      "crypt('pw-pw-pw', gen_salt('bf', 4)))" % name)
-    _, rt = tokens(env, name, "pw-pw-pw")
+    _, rt = login_tokens(env, name, "pw-pw-pw")
     env.cluster.psql("UPDATE agentauth.agents SET status = 'blocked' WHERE username = '%s'" % name)
     expect_error(refresh(env, rt), 401, ERR_004, "blocked agent")
 
 
 @test
 def test_replay_revokes_the_family(env):
-    _, rt1 = tokens(env)
+    _, rt1 = login_tokens(env)
     rt2 = refresh(env, rt1).json()["data"]["attributes"]["refreshToken"]
     # within the grace period a repeat is refused but revokes nothing
     expect_error(refresh(env, rt1), 401, ERR_004, "repeat within the grace period")
@@ -174,7 +113,7 @@ def test_replay_revokes_the_family(env):
 
 @test
 def test_parallel_refresh_of_one_token_succeeds_once(env):
-    _, rt = tokens(env)
+    _, rt = login_tokens(env)
     family = env.cluster.psql("SELECT family_id FROM agentauth.refresh_tokens WHERE token_hash = "
                               "decode('%s', 'hex')" % hashlib.sha256(rt.encode()).hexdigest())
     statuses = []
@@ -202,9 +141,9 @@ def test_parallel_refresh_of_one_token_succeeds_once(env):
 
 @test
 def test_delete_refresh_token(env):
-    access, rt = tokens(env)
+    access, rt = login_tokens(env)
     for hdr in ("authorization", "agent"):
-        _, victim = tokens(env)
+        _, victim = login_tokens(env)
         kw = {hdr: "Bearer " + access}
         r = revoke(env, victim, **kw)
         expect_eq(r.status, 204, "revoke own token via %s" % hdr)
@@ -215,7 +154,7 @@ def test_delete_refresh_token(env):
                   "DELETE /refresh-tokens/{token}: 1 token(s) of one session", "audit")
     expect_eq(revoke(env, "unknown-token", authorization="Bearer " + access).status, 204,
               "unknown token")
-    other_access, other_rt = tokens(env, "spryker@example.com", "change123")
+    other_access, other_rt = login_tokens(env, "spryker@example.com", "change123")
     expect_eq(revoke(env, other_rt, authorization="Bearer " + access).status, 204,
               "another agent's token")
     expect_eq(refresh(env, other_rt).status, 201, "another agent's token stays valid")
@@ -226,8 +165,8 @@ def test_delete_mine_ends_refresh_and_access_tokens(env):
     name = "mine-%d@example.com" % time.time()
     env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES ('%s', "
                      "crypt('pw-pw-pw', gen_salt('bf', 4)))" % name)
-    a1, r1 = tokens(env, name, "pw-pw-pw")
-    _, r2 = tokens(env, name, "pw-pw-pw")
+    a1, r1 = login_tokens(env, name, "pw-pw-pw")
+    _, r2 = login_tokens(env, name, "pw-pw-pw")
     expect_eq(revoke(env, "mine", agent="Bearer " + a1).status, 204, "mine")
     for rt in (r1, r2):
         expect_error(refresh(env, rt), 401, ERR_004, "refresh after mine")
@@ -235,14 +174,23 @@ def test_delete_mine_ends_refresh_and_access_tokens(env):
                  "the access token after mine")
     expect_error(revoke(env, "mine", agent="Bearer " + a1), 401, ERR_4102,
                  "the access token after mine, as agent header")
-    time.sleep(1.1)  # tokens of the revoking second stay refused
-    a3, _ = tokens(env, name, "pw-pw-pw")
+    # no clock is compared (doc/security.md §4): a login in the same second
+    # works at once, and the revoked tokens stay refused in the seconds after
+    revoked_at = int(time.time())
+    a3, _ = login_tokens(env, name, "pw-pw-pw")
     expect_eq(revoke(env, "x", authorization="Bearer " + a3).status, 204, "a new login works")
+    expect(wait_for(lambda: int(time.time()) > revoked_at, 2), "the clock moves on")
+    expect_error(revoke(env, "mine", authorization="Bearer " + a1), 401, ERR_001,
+                 "the access token after mine, a second later")
+    expect_error(refresh(env, r1), 401, ERR_004, "refresh after mine, a second later")
+    a4, _ = login_tokens(env, name, "pw-pw-pw")
+    expect_eq(revoke(env, "x", authorization="Bearer " + a4).status, 204,
+              "a login a second later works")
 
 
 @test
 def test_delete_auth_errors(env):
-    access, _ = tokens(env)
+    access, _ = login_tokens(env)
     expect_error(revoke(env, "x"), 403, ERR_002, "no token")
     expect_error(revoke(env, "x", authorization="Bearer garbage"), 401, ERR_001, "garbage")
     expect_error(revoke(env, "x", authorization="Basic YWI6Y2Q="), 401, ERR_001, "Basic")
@@ -262,9 +210,9 @@ def test_delete_auth_errors(env):
 def forgeries(env):
     """(name, token) pairs that must all be refused."""
     key_pem = open(env.pub, "rb").read()
-    good_access, good_refresh = tokens(env)
-    h = header_of(good_access)
-    c = claims_of(good_access)
+    good_access, good_refresh = login_tokens(env)
+    h = jwt_header(good_access)
+    c = jwt_claims(good_access)
     now = int(time.time())
     own = lambda si: sign_rs256(env.key, si)  # noqa: E731
     foreign = os.path.join(env.workdir, "foreign.pem")
@@ -320,8 +268,8 @@ def test_forged_tokens_are_refused(env):
 
 @test
 def test_impersonation_style_customer_token_is_not_an_agent(env):
-    access, _ = tokens(env)
-    h, c = header_of(access), claims_of(access)
+    access, _ = login_tokens(env)
+    h, c = jwt_header(access), jwt_claims(access)
     cust = forge(h, dict(c, scopes=["customer_impersonation", "customer"],
                          sub='{"id_company_user":null,"id_agent":null,"customer_reference":'
                              '"DE--1","id_customer":1,"permissions":null}',
@@ -341,7 +289,7 @@ def test_huge_token_does_not_hurt_the_worker(env):
             timeout=30)
         expect_eq((status, body), (401, ERR_001), "%d-byte token" % size)
     expect_eq(sorted(env.pool.worker_pids()), sorted(pids), "no worker died")
-    access, _ = tokens(env)
+    access, _ = login_tokens(env)
     expect_eq(revoke(env, "x", authorization="Bearer " + access).status, 204, "next request")
 
 
@@ -357,8 +305,8 @@ def test_jwks_document(env):
     expect_eq(sorted(k.keys()), ["alg", "e", "kid", "kty", "n", "use"], "members only public")
     expect_eq((k["kty"], k["use"], k["alg"], k["e"]), ("RSA", "sig", "RS256", "AQAB"), "values")
     expect(len(b64d(k["n"])) * 8 >= 2048, "modulus of at least 2048 bits")
-    access, _ = tokens(env)
-    expect_eq(header_of(access)["kid"], k["kid"], "kid of issued tokens")
+    access, _ = login_tokens(env)
+    expect_eq(jwt_header(access)["kid"], k["kid"], "kid of issued tokens")
     # an independent verifier fetches the JWKS and checks the token
     client = jwt.PyJWKClient(env.url("/auth/.well-known/jwks.json"))
     key = client.get_signing_key_from_jwt(access)
@@ -379,7 +327,7 @@ def test_health(env):
 
 @test
 def test_no_token_in_clear_in_the_database(env):
-    access, rt = tokens(env)
+    access, rt = login_tokens(env)
     rt2 = refresh(env, rt).json()["data"]["attributes"]["refreshToken"]
     dump = subprocess.run(["pg_dump", "-h", env.cluster.dir, "-p", str(env.cluster.port), "-U",
                            "postgres", "-d", "agentauth", "--data-only"],
@@ -393,8 +341,8 @@ def test_no_token_in_clear_in_the_database(env):
 @test
 def test_key_rotation(env):
     """Publish the next key, switch signing, keep the old key for verification."""
-    old_access, _ = tokens(env)
-    old_kid = header_of(old_access)["kid"]
+    old_access, _ = login_tokens(env)
+    old_kid = jwt_header(old_access)["kid"]
     new_key = os.path.join(env.workdir, "next.pem")
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
                     "-out", new_key], check=True, capture_output=True)
@@ -419,7 +367,7 @@ def test_key_rotation(env):
         status, _, body = call("POST", "/agent-access-tokens", body=login)
         expect_eq(status, 201, "login on the rotated pool")
         new_access = json.loads(body)["data"]["attributes"]["accessToken"]
-        expect_eq(header_of(new_access)["kid"], kids[0], "new tokens carry the new kid")
+        expect_eq(jwt_header(new_access)["kid"], kids[0], "new tokens carry the new kid")
         expect(kids[0] != old_kid, "a different kid")
         expect_eq(revoke(env, "x", authorization="Bearer " + new_access).status, 401,
                   "the old pool does not know the new key")

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import time
 
@@ -25,6 +26,29 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def wait_for(cond, timeout, interval=0.02):
+    """Polls cond() until it is true or timeout seconds have passed; returns
+    its last value (true if it came true).  The one way a test waits for
+    something: a condition with a deadline, never a fixed sleep."""
+    end = time.time() + timeout
+    while True:
+        value = cond()
+        if value or time.time() >= end:
+            return value
+        time.sleep(interval)
+
+
+def need_program(name, package):
+    """The path of program name, which tests/run.sh installs (package): a
+    missing one is a failure, not a skip."""
+    path = shutil.which(name) or next((p for p in ("/usr/sbin/" + name, "/sbin/" + name)
+                                       if os.access(p, os.X_OK)), None)
+    if path is None:
+        raise AssertionError("%s is not installed (package %s; tests/run.sh installs it)"
+                             % (name, package))
+    return path
 
 
 def as_postgres(cmd, **kw):
@@ -103,12 +127,7 @@ class Nginx:
         except (OSError, ValueError):
             return
         os.kill(pid, 15)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                return
-            time.sleep(0.05)
+        wait_for(lambda: not pid_alive(pid), 5)
 
 
 NGINX_CONF = """
@@ -151,30 +170,53 @@ DEFAULT_SERVER = """
 """
 
 
+def pid_alive(pid):
+    """Whether process pid exists (a zombie counts until it is reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def port_answers(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def socket_answers(path):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def wait_port(port, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nothing listens on port %d" % port)
+    if not wait_for(lambda: port_answers(port), timeout, 0.05):
+        raise RuntimeError("nothing listens on port %d" % port)
 
 
 def wait_socket(path, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        if os.path.exists(path):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(path)
-                s.close()
-                return
-            except OSError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError("nothing listens on %s" % path)
+    if not wait_for(lambda: socket_answers(path), timeout, 0.05):
+        raise RuntimeError("nothing listens on %s" % path)
+
+
+def log_has(path, text):
+    """Whether the file at path (a log) contains text yet."""
+    try:
+        with open(path, errors="replace") as f:
+            return text in f.read()
+    except FileNotFoundError:
+        return False
 
 
 class Pool:
@@ -292,33 +334,58 @@ def request(port, method, path, body=None, headers=None, timeout=30):
     return Response(r.status, r.getheaders(), data)
 
 
+# ---------------------------------------------------------- FastCGI bytes
+
+FCGI_BEGIN, FCGI_ABORT, FCGI_END, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 2, 3, 4, 5, 6
+
+
+def fcgi_record(rtype, content=b"", req_id=1):
+    """One FastCGI record (several for content over 65528 bytes), padded to 8."""
+    out = b""
+    while True:
+        chunk, content = content[:65528], content[65528:]
+        pad = (8 - len(chunk) % 8) % 8
+        out += struct.pack(">BBHHBx", 1, rtype, req_id, len(chunk), pad) + chunk + b"\0" * pad
+        if not content:
+            return out
+
+
+def fcgi_nv(name, value):
+    """One FastCGI name-value pair (value str or bytes)."""
+    def ln(n):
+        return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
+    name = name.encode()
+    value = value.encode() if isinstance(value, str) else value
+    return ln(len(name)) + ln(len(value)) + name + value
+
+
+def fcgi_parse(data):
+    """[(type, request id, content)] of a byte string of records."""
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        _, rtype, req_id, clen, pad = struct.unpack(">BBHHBx", data[pos:pos + 8])
+        out.append((rtype, req_id, data[pos + 8:pos + 8 + clen]))
+        pos += 8 + clen + pad
+    return out
+
+
+def fcgi_stdout(records, req_id=1):
+    """The FCGI_STDOUT content of request req_id in records."""
+    return b"".join(c for t, i, c in records if t == FCGI_STDOUT and i == req_id)
+
+
 def fcgi_request(sock_path, params, stdin=b"", timeout=10):
     """A raw FastCGI request on a Unix socket, for what no web server sends
     (lying CONTENT_LENGTH and the like).  Returns (status, headers, body)."""
-    def record(rtype, content, req_id=1):
-        out = b""
-        while True:
-            chunk, content = content[:65535], content[65535:]
-            pad = (8 - len(chunk) % 8) % 8
-            out += bytes([1, rtype, req_id >> 8, req_id & 255, len(chunk) >> 8,
-                          len(chunk) & 255, pad, 0]) + chunk + b"\0" * pad
-            if not content:
-                return out
-
-    def nv(name, value):
-        def ln(n):
-            return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
-        name, value = name.encode(), value.encode() if isinstance(value, str) else value
-        return ln(len(name)) + ln(len(value)) + name + value
-
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(timeout)
     s.connect(sock_path)
-    msg = record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))  # BEGIN_REQUEST, responder
-    msg += record(4, b"".join(nv(k, v) for k, v in params.items())) + record(4, b"")
+    msg = fcgi_record(FCGI_BEGIN, bytes([0, 1, 0, 0, 0, 0, 0, 0]))  # responder
+    msg += fcgi_record(FCGI_PARAMS, b"".join(fcgi_nv(k, v) for k, v in params.items()))
+    msg += fcgi_record(FCGI_PARAMS, b"")
     if stdin:
-        msg += record(5, stdin)
-    msg += record(5, b"")
+        msg += fcgi_record(FCGI_STDIN, stdin)
+    msg += fcgi_record(FCGI_STDIN, b"")
     s.sendall(msg)
     data = b""
     while True:
@@ -327,40 +394,49 @@ def fcgi_request(sock_path, params, stdin=b"", timeout=10):
             break
         data += chunk
     s.close()
-    out, pos = b"", 0
-    while pos + 8 <= len(data):
-        rtype = data[pos + 1]
-        clen = data[pos + 4] << 8 | data[pos + 5]
-        pad = data[pos + 6]
-        if rtype == 6:
-            out += data[pos + 8:pos + 8 + clen]
-        pos += 8 + clen + pad
+    out = fcgi_stdout(fcgi_parse(data))
     head, _, body = out.partition(b"\r\n\r\n")
     headers = dict(l.split(": ", 1) for l in head.decode().split("\r\n") if ": " in l)
     status = int(headers.get("Status", "200").split()[0])
     return status, headers, body
 
 
+class Skip(Exception):
+    """Raised by a test that cannot check what it is about on this machine
+    (a capability of the kernel or the environment, not a package: what
+    tests/run.sh installs is required, see need_program).  Reported as
+    "ok N - name # SKIP reason" and counted apart, never as a pass."""
+
+
 class Runner:
-    """Counts and prints test results as TAP lines."""
+    """Counts and prints test results as TAP lines; summary() is the last
+    line, "N passed, M failed, K skipped"."""
 
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
         self.failures = []
 
     def run(self, name, fn, *args):
+        n = self.passed + self.failed + self.skipped + 1
         try:
             fn(*args)
+        except Skip as e:
+            self.skipped += 1
+            print("ok %d - %s # SKIP %s" % (n, name, e), flush=True)
+            return None
         except Exception as e:  # an assertion or an unexpected error
             self.failed += 1
             self.failures.append(name)
-            print("not ok %d - %s\n#   %s: %s" % (self.passed + self.failed, name,
-                                                 type(e).__name__, e), flush=True)
+            print("not ok %d - %s\n#   %s: %s" % (n, name, type(e).__name__, e), flush=True)
             return False
         self.passed += 1
-        print("ok %d - %s" % (self.passed + self.failed, name), flush=True)
+        print("ok %d - %s" % (n, name), flush=True)
         return True
+
+    def summary(self):
+        return "%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped)
 
 
 def expect(cond, msg="assertion failed"):

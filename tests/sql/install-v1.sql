@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS agentauth.refresh_tokens (
 CREATE INDEX IF NOT EXISTS refresh_tokens_agent_idx ON agentauth.refresh_tokens (agent_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_family_idx ON agentauth.refresh_tokens (family_id);
 
--- Customers agents may search and impersonate (CONTRACT §7, §8).  Fill it
+-- Customers agents may search and impersonate (doc/api.md §8, §9).  Fill it
 -- from the shop's customer table, or replace it by a view with the same
 -- columns (doc/sql-admin.md).
 CREATE TABLE IF NOT EXISTS agentauth.customers (
@@ -135,7 +135,7 @@ DROP TRIGGER IF EXISTS audit_events_no_truncate ON agentauth.audit_events;
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON agentauth.audit_events
 	FOR EACH STATEMENT EXECUTE FUNCTION agentauth.audit_events_append_only();
 
--- Failed-attempt counters (CONTRACT §3).  One row per counted key:
+-- Failed-attempt counters (doc/api.md §2.7).  One row per counted key:
 --   scope 'ip_user': client_ip + lower(username)
 --   scope 'user':    lower(username) across all addresses (client_ip '')
 --   scope 'ip':      client_ip across all usernames (username '')
@@ -414,7 +414,7 @@ BEGIN
 END
 $$;
 
--- Starts a login (CONTRACT §3).  Reserves the attempt before any password
+-- Starts a login (doc/api.md §2.7).  Reserves the attempt before any password
 -- is checked: counts it on the (address, username), username and address
 -- keys in one statement, so parallel attempts are counted exactly and no
 -- more than the limit get through.  If a key is blocked nothing is counted
@@ -595,7 +595,7 @@ BEGIN
 END
 $$;
 
--- GET /agent-customer-search (CONTRACT §7): the first row carries the total
+-- GET /agent-customer-search (doc/api.md §8): the first row carries the total
 -- number of matches (other columns NULL), then the page of customers in id
 -- order.  Prefix match ignoring case on email, first and last name, exact
 -- match on the reference; %, _ and \ in q match literally.
@@ -685,7 +685,7 @@ BEGIN
 END
 $$;
 
--- POST /agent-customer-impersonation-access-tokens (CONTRACT §8): finds a
+-- POST /agent-customer-impersonation-access-tokens (doc/api.md §9): finds a
 -- live customer (with consent when required), stores the session's refresh
 -- token and writes the audit event.  No row (NULLs) = may not impersonate.
 CREATE OR REPLACE FUNCTION agentauth.impersonate(p_agent_id bigint,

@@ -12,8 +12,13 @@ main(void)
 
 	log_set_level(LOG_LVL_ERROR);
 	srunner_add_suite(sr, clientip_suite());
+	srunner_add_suite(sr, encode_suite());
+	srunner_add_suite(sr, errors_suite());
+	srunner_add_suite(sr, gate_suite());
 	srunner_add_suite(sr, http_suite());
 	srunner_add_suite(sr, jsonapi_suite());
+	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, login_suite());
 	srunner_add_suite(sr, password_suite());
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, search_suite());

@@ -6,8 +6,8 @@
  * verifies and carries every claim, never one with a claim left out.
  *
  * The same replaced allocator also checks that no freed block still holds
- * a secret: the password of a parsed request body (json_parse_strict, then
- * json_put_wiped) and the tokens of a token document.
+ * a secret: the password of a parsed request body (strict_parse, then
+ * jx_put_wiped) and the tokens of a token document.
  *
  * malloc, calloc, realloc, free, strdup and strndup are replaced for the
  * whole program (libc, json-c and OpenSSL included) and forward to the
@@ -407,18 +407,18 @@ watch_request_body(void)
 	watch_len = sizeof(pw) - 1;
 	/* a plain put leaves it behind: the check sees it */
 	watch_hits = 0;
-	root = json_parse_strict(body, (size_t)n);
+	root = strict_parse(body, (size_t)n);
 	json_object_put(root);
 	plain = watch_hits;
 	watch_hits = 0;
-	root = json_parse_strict(body, (size_t)n);
-	json_put_wiped(root);
+	root = strict_parse(body, (size_t)n);
+	jx_put_wiped(root);
 	wiped = watch_hits;
 	watch = NULL;
 	snprintf(detail, sizeof(detail), "%ld freed blocks held the password (%ld with a plain "
 	    "json_object_put)", wiped, plain);
 	tap(root != NULL && plain > 0 && wiped == 0,
-	    "request body: json_parse_strict then json_put_wiped", detail);
+	    "request body: strict_parse then jx_put_wiped", detail);
 }
 
 /* A token document leaves the tokens in no freed block but itself. */

@@ -87,7 +87,7 @@ START_TEST(test_utf8_respects_len)
 }
 END_TEST
 
-/* ---- json_parse_strict ---- */
+/* ---- strict_parse ---- */
 
 static const struct text json_good[] = {
 	TXT("{}"),
@@ -182,7 +182,7 @@ static const struct text json_bad[] = {
 	TXT("\"abc"),                       /* unterminated string */
 };
 
-/* Outside RFC 8259's grammar too ("RFC 8259 syntax only", jsonapi.h), but
+/* Outside RFC 8259's grammar too ("RFC 8259 syntax only", strict.h), but
  * less obvious than the cases above: number forms and raw control
  * characters in strings (RFC 8259 section 7: they must be escaped). */
 static const struct text json_not_rfc8259[] = {
@@ -202,7 +202,7 @@ static const struct text json_not_rfc8259[] = {
 START_TEST(test_json_not_rfc8259)
 {
 	const struct text *t = &json_not_rfc8259[_i];
-	struct json_object *o = json_parse_strict(t->s, t->len);
+	struct json_object *o = strict_parse(t->s, t->len);
 
 	ck_assert_msg(o == NULL, "non-RFC 8259 JSON #%d accepted: %s", _i,
 	    o != NULL ? json_object_to_json_string(o) : "");
@@ -212,7 +212,7 @@ END_TEST
 
 START_TEST(test_json_good)
 {
-	struct json_object *o = json_parse_strict(json_good[_i].s, json_good[_i].len);
+	struct json_object *o = strict_parse(json_good[_i].s, json_good[_i].len);
 
 	ck_assert_msg(o != NULL, "valid JSON refused: %s", json_good[_i].s);
 	json_object_put(o);
@@ -221,7 +221,7 @@ END_TEST
 
 START_TEST(test_json_bad)
 {
-	struct json_object *o = json_parse_strict(json_bad[_i].s, json_bad[_i].len);
+	struct json_object *o = strict_parse(json_bad[_i].s, json_bad[_i].len);
 
 	ck_assert_msg(o == NULL, "invalid JSON #%d accepted: %.60s -> %s", _i, json_bad[_i].s,
 	    o != NULL ? json_object_to_json_string(o) : "");
@@ -232,7 +232,7 @@ END_TEST
 START_TEST(test_json_values)
 {
 	static const char doc[] = "{\"s\":\"\\ud83d\\ude00\",\"n\":-12,\"a\":[true,null]}";
-	struct json_object *o = json_parse_strict(doc, sizeof(doc) - 1), *v;
+	struct json_object *o = strict_parse(doc, sizeof(doc) - 1), *v;
 
 	ck_assert_ptr_nonnull(o);
 	ck_assert(json_object_is_type(o, json_type_object));
@@ -260,20 +260,21 @@ nested(int n)
 	for (i = 0; i < n; i++)
 		buf[n + 1 + i] = ']';
 	buf[2 * n + 1] = '\0';
-	return json_parse_strict(buf, (size_t)(2 * n + 1));
+	return strict_parse(buf, (size_t)(2 * n + 1));
 }
 
 START_TEST(test_json_depth_limit)
 {
 	struct json_object *o;
 
-	/* "nesting at most JSON_MAX_DEPTH" (jsonapi.h); "deeper than 8" is
-	 * refused (CONTRACT 1) */
-	o = nested(JSON_MAX_DEPTH);
-	ck_assert_msg(o != NULL, "nesting of exactly JSON_MAX_DEPTH (%d) refused", JSON_MAX_DEPTH);
+	/* "nesting at most STRICT_MAX_DEPTH" (strict.h); "deeper than 8" is
+	 * refused (doc/api.md §2.1) */
+	o = nested(STRICT_MAX_DEPTH);
+	ck_assert_msg(o != NULL, "nesting of exactly STRICT_MAX_DEPTH (%d) refused",
+	    STRICT_MAX_DEPTH);
 	json_object_put(o);
-	o = nested(JSON_MAX_DEPTH + 1);
-	ck_assert_msg(o == NULL, "nesting of JSON_MAX_DEPTH + 1 accepted");
+	o = nested(STRICT_MAX_DEPTH + 1);
+	ck_assert_msg(o == NULL, "nesting of STRICT_MAX_DEPTH + 1 accepted");
 	o = nested(100);
 	ck_assert_ptr_null(o);
 }
@@ -283,7 +284,7 @@ START_TEST(test_json_depth_limit_objects)
 {
 	static const char eight[] =
 	    "{\"1\":{\"2\":{\"3\":{\"4\":{\"5\":{\"6\":{\"7\":{\"8\":1}}}}}}}}";
-	struct json_object *o = json_parse_strict(eight, sizeof(eight) - 1);
+	struct json_object *o = strict_parse(eight, sizeof(eight) - 1);
 
 	ck_assert_msg(o != NULL, "8 nested objects refused");
 	json_object_put(o);
@@ -299,9 +300,9 @@ START_TEST(test_json_deep_input_is_fast)
 	memset(buf, '[', n);
 	memset(buf + n, ']', n);
 	buf[2 * n] = '\0';
-	ck_assert_ptr_null(json_parse_strict(buf, 2 * n));
+	ck_assert_ptr_null(strict_parse(buf, 2 * n));
 	memset(buf, '{', 2 * n);
-	ck_assert_ptr_null(json_parse_strict(buf, 2 * n));
+	ck_assert_ptr_null(strict_parse(buf, 2 * n));
 	free(buf);
 }
 END_TEST
@@ -318,14 +319,14 @@ START_TEST(test_json_many_keys)
 		o += (size_t)snprintf(buf + o, cap - o, "%s\"k%zu\":1", i ? "," : "", i);
 	buf[o++] = '}';
 	buf[o] = '\0';
-	obj = json_parse_strict(buf, o);
+	obj = strict_parse(buf, o);
 	ck_assert_ptr_nonnull(obj);
 	ck_assert_int_eq(json_object_object_length(obj), (int)n);
 	json_object_put(obj);
 	/* the same with one duplicate at the very end */
 	o--;
 	o += (size_t)snprintf(buf + o, cap - o, ",\"k0\":2}");
-	ck_assert_ptr_null(json_parse_strict(buf, o));
+	ck_assert_ptr_null(strict_parse(buf, o));
 	free(buf);
 }
 END_TEST
@@ -352,10 +353,10 @@ START_TEST(test_resource_ok)
 	ck_assert_ptr_nonnull(root);
 	ck_assert_ptr_nonnull(attrs);
 	ck_assert(json_object_is_type(attrs, json_type_object));
-	s = json_get_string_member(attrs, "username", &len);
+	s = jx_string_member(attrs, "username", &len);
 	ck_assert_str_eq(s, "admin@spryker.com");
 	ck_assert_uint_eq(len, 17);
-	s = json_get_string_member(attrs, "password", &len);
+	s = jx_string_member(attrs, "password", &len);
 	ck_assert_str_eq(s, "change123");
 	ck_assert_uint_eq(len, 9);
 	json_object_put(root);
@@ -437,21 +438,21 @@ END_TEST
 START_TEST(test_string_member)
 {
 	static const char doc[] = "{\"nul\":\"ab\\u0000cd\",\"num\":5,\"nil\":null,\"e\":\"\"}";
-	struct json_object *o = json_parse_strict(doc, sizeof(doc) - 1);
+	struct json_object *o = strict_parse(doc, sizeof(doc) - 1);
 	size_t len = 99;
 	const char *s;
 
 	ck_assert_ptr_nonnull(o);
-	s = json_get_string_member(o, "nul", &len);
+	s = jx_string_member(o, "nul", &len);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(len, 5);
 	ck_assert_mem_eq(s, "ab\0cd", 5);
 	len = 99;
-	ck_assert_ptr_null(json_get_string_member(o, "num", &len));
-	ck_assert_ptr_null(json_get_string_member(o, "nil", &len));
-	ck_assert_ptr_null(json_get_string_member(o, "missing", &len));
+	ck_assert_ptr_null(jx_string_member(o, "num", &len));
+	ck_assert_ptr_null(jx_string_member(o, "nil", &len));
+	ck_assert_ptr_null(jx_string_member(o, "missing", &len));
 	ck_assert_uint_eq(len, 99);
-	s = json_get_string_member(o, "e", &len);
+	s = jx_string_member(o, "e", &len);
 	ck_assert_str_eq(s, "");
 	ck_assert_uint_eq(len, 0);
 	json_object_put(o);
@@ -550,11 +551,11 @@ START_TEST(test_render)
 
 	json_object_object_add(o, "url", json_object_new_string("http://h/x"));
 	json_object_object_add(o, "n", json_object_new_int(7));
-	s = json_render(o, &len);  /* puts o */
+	s = jx_render(o, &len);  /* puts o */
 	ck_assert_str_eq(s, "{\"url\":\"http://h/x\",\"n\":7}");
 	ck_assert_uint_eq(len, strlen(s));
 	free(s);
-	ck_assert_ptr_null(json_render(NULL, &len));
+	ck_assert_ptr_null(jx_render(NULL, &len));
 }
 END_TEST
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exchange.h"
 #include "router.h"
 #include "suites.h"
 

@@ -1,54 +1,24 @@
 /* Unit tests for src/token.c: key loading, the RFC 7638 kid, RS256 access
- * tokens (checked with libjwt and by decoding them ourselves) and refresh
- * tokens. */
+ * tokens (checked with libjwt and by decoding them ourselves), refresh
+ * tokens, and the public side (jwks_document, signing_key_load_public). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include <json-c/json.h>
 #include <jwt.h>
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "issue.h"
 #include "suites.h"
+#include "testutil.h"
 #include "token.h"
 
 /* ---- helpers independent of src/encode.c ---- */
-
-static const char b64url_tab[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Returns a malloc'd unpadded base64url text of in[0..n). */
-static char *
-b64url(const unsigned char *in, size_t n)
-{
-	char *out = malloc(n * 4 / 3 + 4), *o = out;
-	size_t i;
-
-	ck_assert_ptr_nonnull(out);
-	for (i = 0; i + 3 <= n; i += 3) {
-		unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 | in[i + 2];
-		for (int k = 3; k >= 0; k--)
-			*o++ = b64url_tab[v >> (6 * k) & 63];
-	}
-	if (n - i == 1) {
-		unsigned long v = (unsigned long)in[i] << 16;
-		*o++ = b64url_tab[v >> 18 & 63];
-		*o++ = b64url_tab[v >> 12 & 63];
-	} else if (n - i == 2) {
-		unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8;
-		*o++ = b64url_tab[v >> 18 & 63];
-		*o++ = b64url_tab[v >> 12 & 63];
-		*o++ = b64url_tab[v >> 6 & 63];
-	}
-	*o = '\0';
-	return out;
-}
 
 /* Decodes unpadded base64url in[0..n) into a malloc'd NUL-terminated
  * buffer; fails the test on characters outside the URL-safe alphabet. */
@@ -63,10 +33,10 @@ test_b64url_decode(const char *in, size_t n, size_t *len_r)
 	ck_assert_ptr_nonnull(out);
 	ck_assert_msg(n % 4 != 1, "impossible base64url length %zu", n);
 	for (size_t i = 0; i < n; i++) {
-		const char *p = memchr(b64url_tab, in[i], 64);
+		const char *p = memchr(test_b64url_alphabet, in[i], 64);
 		ck_assert_msg(p != NULL && in[i] != '\0', "not base64url: 0x%02x",
 		    (unsigned char)in[i]);
-		acc = (acc << 6 | (unsigned long)(p - b64url_tab)) & 0xffffff;
+		acc = (acc << 6 | (unsigned long)(p - test_b64url_alphabet)) & 0xffffff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -90,26 +60,6 @@ sha256_hex(const void *in, size_t n, char out[65])
 	for (int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
-
-static char *
-bn_param_b64url(EVP_PKEY *pk, const char *name)
-{
-	BIGNUM *bn = NULL;
-	unsigned char *bin;
-	char *out;
-	int n;
-
-	ck_assert_int_eq(EVP_PKEY_get_bn_param(pk, name, &bn), 1);
-	n = BN_num_bytes(bn);
-	bin = malloc((size_t)n);
-	ck_assert_ptr_nonnull(bin);
-	ck_assert_int_eq(BN_bn2bin(bn, bin), n);
-	out = b64url(bin, (size_t)n);
-	free(bin);
-	BN_free(bn);
-	return out;
-}
-
 
 /* ---- the 2048-bit key, made once per test case (in the runner) ---- */
 
@@ -139,12 +89,7 @@ keys_teardown(void)
 static void
 load_key(struct signing_key *key)
 {
-	char err[256] = "";
-
-	ck_assert_msg(signing_key_from_pem(key, priv_pem, priv_len, err, sizeof(err)) == 0,
-	    "signing_key_from_pem: %s", err);
-	ck_assert_str_eq(err, "");
-	ck_assert_ptr_nonnull(key->pkey);
+	test_signing_key(key, priv_pem, priv_len);
 }
 
 /* The three segments of a JWT, decoded where it makes sense. */
@@ -231,8 +176,8 @@ static const char *const customer_scopes[] = { "customer_impersonation", "custom
 START_TEST(test_kid_is_rfc7638_thumbprint)
 {
 	struct signing_key key;
-	char *n = bn_param_b64url(rsa2048, OSSL_PKEY_PARAM_RSA_N);
-	char *e = bn_param_b64url(rsa2048, OSSL_PKEY_PARAM_RSA_E);
+	char *n = test_bn_b64url(rsa2048, OSSL_PKEY_PARAM_RSA_N);
+	char *e = test_bn_b64url(rsa2048, OSSL_PKEY_PARAM_RSA_E);
 	char *input, *kid, want_header[160], *header;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -248,7 +193,7 @@ START_TEST(test_kid_is_rfc7638_thumbprint)
 	ck_assert_ptr_nonnull(input);
 	snprintf(input, ilen, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", e, n);
 	ck_assert_int_eq(EVP_Digest(input, strlen(input), md, &mdlen, EVP_sha256(), NULL), 1);
-	kid = b64url(md, mdlen);
+	kid = test_b64url(md, mdlen);
 	ck_assert_uint_eq(strlen(kid), KID_LEN);
 	ck_assert_str_eq(key.kid, kid);
 
@@ -271,21 +216,17 @@ END_TEST
 
 START_TEST(test_key_load_file)
 {
-	char path[] = "/tmp/agentauth-key-XXXXXX";
+	char *path = test_temp_file(priv_pem, priv_len);
 	struct signing_key key, mem;
 	char err[256] = "";
-	int fd = mkstemp(path);
 
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, priv_pem, priv_len), (ssize_t)priv_len);
-	close(fd);
 	ck_assert_int_eq(signing_key_load(&key, path, err, sizeof(err)), 0);
 	load_key(&mem);
 	ck_assert_str_eq(key.kid, mem.kid);
 	ck_assert_str_eq(key.header_b64, mem.header_b64);
 	signing_key_free(&key);
 	signing_key_free(&mem);
-	unlink(path);
+	test_temp_remove(path);
 
 	ck_assert_int_eq(signing_key_load(&key, "/nonexistent/key.pem", err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/key.pem: cannot open"));
@@ -678,7 +619,7 @@ START_TEST(test_refresh_token)
 	memset(t1, 'X', sizeof(t1));
 	ck_assert_int_eq(token_new_refresh(t1, h1), 0);
 	ck_assert_uint_eq(strlen(t1), 43);
-	ck_assert_uint_eq(strspn(t1, b64url_tab), 43);
+	ck_assert_uint_eq(strspn(t1, test_b64url_alphabet), 43);
 	/* 32 random bytes */
 	raw = test_b64url_decode(t1, 43, &len);
 	ck_assert_uint_eq(len, 32);
@@ -723,6 +664,231 @@ START_TEST(test_agent_sub)
 }
 END_TEST
 
+/* ---- the public side: jwks_document, signing_key_load_public (keys A and B
+ * of testutil.h) ---- */
+
+static int
+has_private_d(EVP_PKEY *pk)
+{
+	BIGNUM *d = NULL;
+	int has = EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_D, &d) == 1 && d != NULL;
+
+	BN_free(d);
+	return has;
+}
+
+START_TEST(test_jwks_exact)
+{
+	const struct signing_key *keys[] = { &sk_a, &sk_b };
+	char *n_a = test_bn_b64url(pk_a, OSSL_PKEY_PARAM_RSA_N);
+	char *n_b = test_bn_b64url(pk_b, OSSL_PKEY_PARAM_RSA_N);
+	char *e_a = test_bn_b64url(pk_a, OSSL_PKEY_PARAM_RSA_E);
+	size_t cap = strlen(n_a) + strlen(n_b) + 512, len = 0;
+	char *want = malloc(cap), *doc;
+	static const char *const private_members[] = { "\"d\"", "\"p\"", "\"q\"", "\"dp\"",
+		"\"dq\"", "\"qi\"", "\"oth\"", "\"k\"" };
+	struct json_object *root, *arr;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_str_eq(e_a, "AQAB");
+	ck_assert_uint_eq(strlen(n_a), 342);
+	snprintf(want, cap, "{\"keys\":["
+	    "{\"kty\":\"RSA\",\"use\":\"sig\",\"alg\":\"RS256\",\"kid\":\"%s\",\"n\":\"%s\","
+	    "\"e\":\"AQAB\"},"
+	    "{\"kty\":\"RSA\",\"use\":\"sig\",\"alg\":\"RS256\",\"kid\":\"%s\",\"n\":\"%s\","
+	    "\"e\":\"AQAB\"}]}", sk_a.kid, n_a, sk_b.kid, n_b);
+	doc = jwks_document(keys, 2, &len);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_str_eq(doc, want);
+	ck_assert_uint_eq(len, strlen(want));
+	for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
+		ck_assert_msg(strstr(doc, private_members[i]) == NULL, "%s in the JWKS",
+		    private_members[i]);
+
+	/* parsed: two objects of exactly six members, distinct kids */
+	root = json_tokener_parse(doc);
+	ck_assert_ptr_nonnull(root);
+	ck_assert_int_eq(json_object_object_length(root), 1);
+	ck_assert(json_object_object_get_ex(root, "keys", &arr));
+	ck_assert_uint_eq(json_object_array_length(arr), 2);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_int_eq(json_object_object_length(json_object_array_get_idx(arr, i)), 6);
+	json_object_put(root);
+	free(doc);
+
+	/* order follows the array */
+	{
+		const struct signing_key *rev[] = { &sk_b, &sk_a };
+		char *d2 = jwks_document(rev, 2, NULL);
+		ck_assert_ptr_nonnull(d2);
+		ck_assert_ptr_nonnull(strstr(d2, sk_a.kid));
+		ck_assert_int_lt(strstr(d2, sk_b.kid) - d2, strstr(d2, sk_a.kid) - d2);
+		free(d2);
+	}
+	/* one key */
+	doc = jwks_document(keys, 1, &len);
+	ck_assert_ptr_nonnull(doc);
+	snprintf(want, cap, "{\"keys\":["
+	    "{\"kty\":\"RSA\",\"use\":\"sig\",\"alg\":\"RS256\",\"kid\":\"%s\",\"n\":\"%s\","
+	    "\"e\":\"AQAB\"}]}", sk_a.kid, n_a);
+	ck_assert_str_eq(doc, want);
+	free(doc);
+
+	free(want);
+	free(n_a);
+	free(n_b);
+	free(e_a);
+}
+END_TEST
+
+/* Loads data through a temporary file, which is removed at once. */
+static int
+load_public_data(struct signing_key *key, const void *data, size_t len, char *err,
+    size_t errlen)
+{
+	char *path = test_temp_file(data, len);
+	int rc = signing_key_load_public(key, path, err, errlen);
+
+	test_temp_remove(path);
+	return rc;
+}
+
+START_TEST(test_load_public_pem)
+{
+	struct signing_key key;
+	char err[256] = "";
+	struct keyring ring = { .keys = { &key }, .n = 1 };
+	struct verify_params p = params_for(&ring, 60, "");
+	struct claims c = default_claims();
+	struct token_info info;
+	char *tok;
+
+	ck_assert_msg(load_public_data(&key, pem_a_pub, pem_a_pub_len, err, sizeof(err)) == 0,
+	    "public PEM refused: %s", err);
+	ck_assert_str_eq(key.kid, sk_a.kid);
+	ck_assert_str_eq(key.n_b64, sk_a.n_b64);
+	ck_assert_str_eq(key.e_b64, "AQAB");
+	ck_assert_msg(!has_private_d(key.pkey), "a public key with a private exponent?");
+
+	/* a ring of the public key alone verifies tokens signed by A */
+	tok = make_claims_token(HDR_A, &c, SIG_RS256_A);
+	ACCEPTED(&p, tok, strlen(tok), &info, "public-only key, kid");
+	free(tok);
+	tok = make_claims_token(HDR_NOKID, &c, SIG_RS256_A);
+	ACCEPTED(&p, tok, strlen(tok), &info, "public-only key, no kid");
+	free(tok);
+	tok = make_claims_token(HDR_NOKID, &c, SIG_RS256_B);
+	REFUSED(&p, tok, strlen(tok), "public-only key, signed by B");
+	free(tok);
+
+	/* and the JWKS of it is the same as of the private key */
+	{
+		const struct signing_key *k1[] = { &key }, *k2[] = { &sk_a };
+		char *d1 = jwks_document(k1, 1, NULL), *d2 = jwks_document(k2, 1, NULL);
+		ck_assert_ptr_nonnull(d1);
+		ck_assert_ptr_nonnull(d2);
+		ck_assert_str_eq(d1, d2);
+		free(d1);
+		free(d2);
+	}
+	signing_key_free(&key);
+}
+END_TEST
+
+START_TEST(test_load_public_from_private_pem)
+{
+	struct signing_key key;
+	char err[256] = "";
+
+	ck_assert_msg(load_public_data(&key, pem_a, pem_a_len, err, sizeof(err)) == 0,
+	    "private PEM refused: %s", err);
+	ck_assert_str_eq(key.kid, sk_a.kid);
+	ck_assert_str_eq(key.n_b64, sk_a.n_b64);
+	signing_key_free(&key);
+
+	ck_assert_msg(load_public_data(&key, pem_b, pem_b_len, err, sizeof(err)) == 0,
+	    "private PEM refused: %s", err);
+	ck_assert_str_eq(key.kid, sk_b.kid);
+	signing_key_free(&key);
+}
+END_TEST
+
+/* token.h: a verification-only key "holds only the public part", also when
+ * its file is a private key. */
+START_TEST(test_load_public_keeps_no_private_part)
+{
+	struct signing_key key;
+	char err[256] = "";
+	int has;
+
+	ck_assert_int_eq(load_public_data(&key, pem_a, pem_a_len, err, sizeof(err)), 0);
+	has = has_private_d(key.pkey);
+	signing_key_free(&key);
+	ck_assert_msg(!has, "signing_key_load_public on a private-key file keeps the "
+	    "private exponent in key->pkey");
+}
+END_TEST
+
+START_TEST(test_load_public_refusals)
+{
+	EVP_PKEY *small = EVP_RSA_gen(1024), *ec = EVP_EC_gen("P-256");
+	struct signing_key key;
+	char err[256], *pem;
+	size_t len;
+	static const char garbage[] = "-----BEGIN PUBLIC KEY-----\nnot base64 at all\n"
+	    "-----END PUBLIC KEY-----\n";
+
+	ck_assert_ptr_nonnull(small);
+	ck_assert_ptr_nonnull(ec);
+
+	pem = test_pem_of(small, 0, &len);
+	strcpy(err, "");
+	ck_assert_int_eq(load_public_data(&key, pem, len, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "1024") != NULL, "err: %s", err);
+	ck_assert_ptr_null(key.pkey);
+	free(pem);
+	pem = test_pem_of(small, 1, &len);
+	strcpy(err, "");
+	ck_assert_int_eq(load_public_data(&key, pem, len, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "1024") != NULL, "err: %s", err);
+	ck_assert_ptr_null(key.pkey);
+	free(pem);
+
+	pem = test_pem_of(ec, 0, &len);
+	strcpy(err, "");
+	ck_assert_int_eq(load_public_data(&key, pem, len, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "not an RSA key") != NULL, "err: %s", err);
+	ck_assert_ptr_null(key.pkey);
+	free(pem);
+
+	strcpy(err, "");
+	ck_assert_int_eq(load_public_data(&key, "garbage\n", 8, err, sizeof(err)), -1);
+	ck_assert_str_ne(err, "");
+	ck_assert_ptr_null(key.pkey);
+	strcpy(err, "");
+	ck_assert_int_eq(load_public_data(&key, garbage, strlen(garbage), err, sizeof(err)), -1);
+	ck_assert_str_ne(err, "");
+	ck_assert_ptr_null(key.pkey);
+	strcpy(err, "");
+	ck_assert_int_eq(load_public_data(&key, "", 0, err, sizeof(err)), -1);
+	ck_assert_str_ne(err, "");
+	/* a truncated public key */
+	strcpy(err, "");
+	ck_assert_int_eq(load_public_data(&key, pem_a_pub, pem_a_pub_len / 2, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_null(key.pkey);
+
+	strcpy(err, "");
+	ck_assert_int_eq(signing_key_load_public(&key, "/nonexistent/pub.pem", err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/pub.pem"));
+	ck_assert_ptr_null(key.pkey);
+
+	EVP_PKEY_free(small);
+	EVP_PKEY_free(ec);
+}
+END_TEST
+
 Suite *
 token_suite(void)
 {
@@ -744,6 +910,17 @@ token_suite(void)
 	tcase_add_test(tc, test_access_token_tampering_detected);
 	tcase_add_test(tc, test_access_token_jti_unique);
 	tcase_add_test(tc, test_issue_never_dead_at_birth);
+	suite_add_tcase(s, tc);
+
+	/* keys A and B of testutil.h, made once in the runner, freed at exit */
+	tc = tcase_create("public keys");
+	tcase_add_unchecked_fixture(tc, test_keys_setup, NULL);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_jwks_exact);
+	tcase_add_test(tc, test_load_public_pem);
+	tcase_add_test(tc, test_load_public_from_private_pem);
+	tcase_add_test(tc, test_load_public_keeps_no_private_part);
+	tcase_add_test(tc, test_load_public_refusals);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refresh");
