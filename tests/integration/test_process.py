@@ -505,6 +505,6 @@ def hacking_anchors(root):
 
 @test
 def test_hacking_anchors_point_at_their_functions(env):
-    bad = hacking_anchors(ROOT)
+    bad = hacking_anchors(harness.ROOT)
     expect_eq(bad, [], "doc/HACKING.md anchors")
 
