@@ -52,6 +52,8 @@ struct response {
 	size_t headers_len;
 	char *body;                     /* owned, malloc'd */
 	size_t body_len;
+	int secret;                     /* the body carries bearer tokens: the
+	                                   server wipes it from libfcgi's buffer */
 };
 
 /* Looks name up in a NULL-terminated "NAME=value" array.  Borrowed. */

@@ -90,6 +90,7 @@ issue_respond(struct exchange *x, const char *type, const struct session *s,
 	http_append_query(self, sizeof(self), x->req->query);
 	body = jsonapi_token_body(type, ttl, jwt, refresh, self, &len);
 	response_set_json(x->res, 201, MEDIA_JSONAPI, body, len);
+	x->res->secret = 1;
 	response_add_header(x->res, "Cache-Control", "no-store");
 	response_add_header(x->res, "Pragma", "no-cache");
 	explicit_bzero(jwt, strlen(jwt));

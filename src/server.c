@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -174,7 +176,7 @@ on_deadline(int sig)
 static void
 deadline_start(int fd, long seconds)
 {
-	alarm(0);
+	/* no alarm is pending: every start follows a deadline_stop */
 	deadline_passed = 0;
 	deadline_fd = fd;
 	alarm((unsigned)seconds);
@@ -212,89 +214,59 @@ web_server_ok(const struct sockaddr_storage *sa, const char *list)
 	return 0;
 }
 
-/* Waits for the next connection on listen_fd and returns it, or -1 when
- * the worker is to stop or accept fails for good (logged).  Connections
- * are accepted here, not by libfcgi, so that the deadline starts with
- * them; what libfcgi's accept did is done here too (TCP_NODELAY,
- * FCGI_WEB_SERVER_ADDRS). */
+/* Takes the next waiting connection from the (non-blocking) listen_fd.
+ * Returns it; or -1 with *fatal 0 when there is none (another worker took
+ * it, or it failed on its way), or -1 with *fatal 1 when accept fails for
+ * good (logged).  Connections are accepted here, not by libfcgi, so that
+ * the deadline starts with them; what libfcgi's accept did is done here
+ * too (TCP_NODELAY, FCGI_WEB_SERVER_ADDRS). */
 static int
-accept_connection(int listen_fd, const char *web_servers)
+accept_ready(int listen_fd, const char *web_servers, int *fatal)
 {
 	struct sockaddr_storage sa;
-	struct pollfd p;
-	socklen_t len;
+	socklen_t len = sizeof(sa);
 	int fd, one = 1;
 
-	while (!stop_requested) {
-		len = sizeof(sa);
-		fd = accept(listen_fd, (struct sockaddr *)&sa, &len);
-		if (fd < 0) {
-			switch (errno) {
-			case EAGAIN:
-				/* a non-blocking listening socket, as passed to us */
-				p.fd = listen_fd;
-				p.events = POLLIN;
-				poll(&p, 1, -1);
-				continue;
-			case EINTR:
-			case ECONNABORTED:
-			case ECONNRESET:
-			case EPROTO:
-			case EPERM:
-			case ETIMEDOUT:
-			case ENETDOWN:
-			case ENETUNREACH:
-			case EHOSTDOWN:
-			case EHOSTUNREACH:
-			case ENONET:
-			case ENOPROTOOPT:
-			case EOPNOTSUPP:
-				/* this connection failed, not the socket */
-				continue;
-			default:
-				log_error("cannot accept a connection: %s", strerror(errno));
-				return -1;
-			}
+	*fatal = 0;
+	fd = accept(listen_fd, (struct sockaddr *)&sa, &len);
+	if (fd < 0) {
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+		case EINTR:
+		case ECONNABORTED:
+		case ECONNRESET:
+		case EPROTO:
+		case EPERM:
+		case ETIMEDOUT:
+		case ENETDOWN:
+		case ENETUNREACH:
+		case EHOSTDOWN:
+		case EHOSTUNREACH:
+		case ENONET:
+		case ENOPROTOOPT:
+		case EOPNOTSUPP:
+			/* no connection, or this one failed: not the socket */
+			return -1;
+		default:
+			log_error("cannot accept a connection: %s", strerror(errno));
+			*fatal = 1;
+			return -1;
 		}
-		if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (web_server_ok(&sa, web_servers))
-			return fd;
-		close(fd);
 	}
+	if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (web_server_ok(&sa, web_servers))
+		return fd;
+	close(fd);
 	return -1;
 }
 
-/* Waits at most seconds for the next request to begin on a kept
- * connection.  1 when bytes (or the peer's close) arrived, else 0. */
-static int
-wait_request(int fd, long seconds)
-{
-	struct pollfd p;
-	int r;
-
-	p.fd = fd;
-	p.events = POLLIN;
-	do
-		r = poll(&p, 1, (int)(seconds * 1000));
-	while (r < 0 && errno == EINTR && !stop_requested);
-	return r > 0;
-}
-
-/* Closes fr's connection, if any, through libfcgi (which half-closes it
- * and reads until the peer closes too), within the deadline. */
-static void
-close_connection(FCGX_Request *fr, long seconds)
-{
-	if (fr->ipcFd >= 0)
-		deadline_start(fr->ipcFd, seconds);
-	FCGX_Free(fr, 1);
-	deadline_stop();
-}
-
 /* Serves the request whose parameters FCGX_Accept_r has read, within the
- * deadline that worker_loop started; returns with the deadline started
- * again, for the answer and FCGX_Finish_r. */
+ * deadline that serve_connection started; returns with the deadline
+ * started again, for the answer and FCGX_Finish_r. */
 static void
 serve_one(struct app *app, FCGX_Request *fr)
 {
@@ -325,7 +297,10 @@ serve_one(struct app *app, FCGX_Request *fr)
 	router_dispatch(app, &req, &res);
 	deadline_start(fr->ipcFd, app->cfg.read_timeout);
 	write_response(fr, &res);
-	server_flush_wiped(fr->out);
+	/* Tokens are sent at once and wiped from libfcgi's buffer; any other
+	 * answer goes out with the end of the request, in one write. */
+	if (res.secret)
+		server_flush_wiped(fr->out);
 	response_free(&res);
 	request_free(&req);
 	server_wipe_params(fr->envp);
@@ -336,16 +311,209 @@ serve_one(struct app *app, FCGX_Request *fr)
 		fr->keepConnection = 0;
 }
 
+/* Serves the next request of a connection that has bytes (or its peer's
+ * close) waiting, the whole request within read_timeout.  last: end the
+ * connection after the answer.  Returns 1 if a request was answered (the
+ * connection is kept, fr->ipcFd >= 0, if the web server asked for that
+ * and the request was read to its end), 0 if libfcgi closed the
+ * connection without one (the peer closed it, broke the protocol, or ran
+ * out of time). */
+static int
+serve_connection(struct app *app, FCGX_Request *fr, int last)
+{
+	long timeout = app->cfg.read_timeout;
+	int plain;
+
+	deadline_start(fr->ipcFd, timeout);
+	if (FCGX_Accept_r(fr) < 0) {
+		/* libfcgi has closed the connection */
+		deadline_stop();
+		if (deadline_passed)
+			log_warn("connection dropped: no complete request within "
+			    "read_timeout (%ld s)", timeout);
+		return 0;
+	}
+	serve_one(app, fr);
+	if (last)
+		fr->keepConnection = 0;
+	/* A connection that ends after a request read to its end holds no
+	 * unread byte: it is closed at once.  libfcgi's close half-closes and
+	 * then waits for the web server to close too (up to 2 s), which is
+	 * needed only when bytes may be unread (a close with unread bytes
+	 * resets the connection, and the answer with it). */
+	plain = !fr->keepConnection && FCGX_HasSeenEOF(fr->in);
+	if (plain)
+		fr->keepConnection = 1;
+	FCGX_Finish_r(fr);
+	if (plain && fr->ipcFd >= 0) {
+		close(fr->ipcFd);
+		fr->ipcFd = -1;
+	}
+	deadline_stop();
+	return 1;
+}
+
+/* The connections one worker holds at most (doc/operations.md §3.1). */
+#define WORKER_CONNECTIONS 16
+
+/* A connection a worker holds: the one being served, or a kept one, idle
+ * between the web server's requests. */
+struct held {
+	FCGX_Request fr;
+	long long since;        /* monotonic ms of its accept or last answer */
+	int watched;            /* in the worker's epoll set: it was kept after
+	                           its first request */
+};
+
+/* What one worker process serves from: its connections, the listening
+ * socket and the epoll instance that watches them. */
+struct worker {
+	struct app *app;
+	int listen_fd;
+	const char *web_servers;  /* FCGI_WEB_SERVER_ADDRS, borrowed */
+	int ep;
+	struct held conns[WORKER_CONNECTIONS];
+	size_t n;
+	long served;
+};
+
+/* Lets go of held connection i, closing it if it is still open.  It is
+ * between requests (every answer has been sent whole), so it is closed at
+ * once: libfcgi's close would wait up to 2 s for the peer to close too. */
+static void
+drop_held(struct worker *w, size_t i)
+{
+	FCGX_Request *fr = &w->conns[i].fr;
+
+	/* closing the descriptor takes it out of the epoll set */
+	if (fr->ipcFd >= 0) {
+		close(fr->ipcFd);
+		fr->ipcFd = -1;
+	}
+	FCGX_Free(fr, 0);
+	w->conns[i] = w->conns[--w->n];
+}
+
+/* Serves held connection i, which has bytes waiting; drops it if it ends.
+ * Returns 1 when the worker has served max_requests. */
+static int
+serve_held(struct worker *w, size_t i)
+{
+	long max = w->app->cfg.max_requests;
+	int last = max > 0 && w->served + 1 >= max;
+
+	if (serve_connection(w->app, &w->conns[i].fr, last || stop_requested) &&
+	    ++w->served >= max && max > 0) {
+		log_info("served %ld requests; leaving for a fresh worker", w->served);
+		last = 1;
+	} else {
+		last = 0;
+	}
+	w->conns[i].since = monotonic_ms();
+	if (w->conns[i].fr.ipcFd >= 0 && !w->conns[i].watched) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = w->conns[i].fr.ipcFd };
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0) {
+			w->conns[i].watched = 1;
+		} else {
+			log_error("cannot take a connection: %s", strerror(errno));
+			close(w->conns[i].fr.ipcFd);
+			w->conns[i].fr.ipcFd = -1;
+		}
+	}
+	if (w->conns[i].fr.ipcFd < 0)
+		drop_held(w, i);
+	return last;
+}
+
+/* Holds a new connection from the listening socket, if one is waiting.
+ * Returns its index, -1 if there was none, -2 if accept failed for good. */
+static long
+hold_new(struct worker *w)
+{
+	struct held *h = &w->conns[w->n];
+	int fd, fatal;
+
+	fd = accept_ready(w->listen_fd, w->web_servers, &fatal);
+	if (fd < 0)
+		return fatal ? -2 : -1;
+	if (FCGX_InitRequest(&h->fr, -1, 0) != 0) {
+		log_error("cannot take a connection: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	h->watched = 0;
+	h->fr.ipcFd = fd;
+	/* FCGX_Accept_r first ends the previous request, and must not close
+	 * this connection doing so */
+	h->fr.keepConnection = 1;
+	h->since = monotonic_ms();
+	return (long)w->n++;
+}
+
+/* Closes the held connections that have been idle for read_timeout (the
+ * web server's next request may come on another one) and returns the
+ * milliseconds until the next would be, or -1 when none is held. */
+static int
+close_idle(struct worker *w)
+{
+	long long now = monotonic_ms(), limit = w->app->cfg.read_timeout * 1000LL, wait = -1;
+
+	for (size_t i = 0; i < w->n; i++) {
+		long long left = w->conns[i].since + limit - now;
+		if (left <= 0) {
+			log_debug("kept connection closed: no request within read_timeout (%ld s)",
+			    w->app->cfg.read_timeout);
+			drop_held(w, i--);
+		} else if (wait < 0 || left < wait) {
+			wait = left;
+		}
+	}
+	return (int)wait;
+}
+
+/* Makes room for a new connection when the worker holds
+ * WORKER_CONNECTIONS: closes the one idle longest that has no request
+ * waiting.  Returns -1 if every one has a request waiting. */
+static int
+make_room(struct worker *w)
+{
+	long oldest = -1;
+
+	for (size_t i = 0; i < w->n; i++) {
+		struct pollfd p = { .fd = w->conns[i].fr.ipcFd, .events = POLLIN };
+		if (poll(&p, 1, 0) == 0 &&
+		    (oldest < 0 || w->conns[i].since < w->conns[oldest].since))
+			oldest = (long)i;
+	}
+	if (oldest < 0)
+		return -1;
+	log_info("kept connection closed to take a new one (%d held)", WORKER_CONNECTIONS);
+	drop_held(w, (size_t)oldest);
+	return 0;
+}
+
 /* The request loop of one worker process: serves until told to stop or,
- * with max_requests > 0, until it has served that many. */
+ * with max_requests > 0, until it has served that many.
+ *
+ * A worker holds up to WORKER_CONNECTIONS connections: a web server that
+ * keeps its FastCGI connections (nginx fastcgi_keep_conn, Apache
+ * mod_proxy_fcgi enablereuse) sends its next request on one it holds.
+ * The worker waits for those and for new connections at once (epoll) and
+ * serves one request at a time; a connection idle for read_timeout is
+ * closed, and so is the one idle longest when a new one comes and all are
+ * held.  The listening socket is watched with EPOLLEXCLUSIVE, so that a
+ * new connection wakes one waiting worker rather than all of them, and is
+ * non-blocking, so that a worker that wakes in vain goes back to waiting
+ * instead of blocking in accept while its kept connections wait. */
 static int
 worker_loop(struct app *app, int listen_fd)
 {
-	const char *web_servers = getenv("FCGI_WEB_SERVER_ADDRS");
-	long served = 0, timeout = app->cfg.read_timeout;
+	struct worker w = { .app = app, .listen_fd = listen_fd,
+	    .web_servers = getenv("FCGI_WEB_SERVER_ADDRS") };
+	struct epoll_event ready[WORKER_CONNECTIONS + 1];
 	struct sigaction sa;
-	FCGX_Request fr;
-	int rc = 0;
+	sigset_t stops, waiting;
+	int rc = 0, fl, leave = 0;
 
 	install_stop_handler(on_stop);
 	memset(&sa, 0, sizeof(sa));
@@ -355,51 +523,71 @@ worker_loop(struct app *app, int listen_fd)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_deadline;
 	sigaction(SIGALRM, &sa, NULL);
-	/* No listening socket for libfcgi (-1): it never accepts, not even
-	 * after a connection failed inside FCGX_Accept_r, where it would take
-	 * the next one without a deadline; it then returns < 0. */
-	if (FCGX_InitRequest(&fr, -1, 0) != 0) {
-		log_error("cannot initialise the FastCGI request");
+	/* The stop signals are taken only while the worker waits (epoll_pwait
+	 * unblocks them): one that came while it served is seen there, and
+	 * none can slip in between the check of stop_requested and the wait. */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &stops, &waiting);
+	fl = fcntl(listen_fd, F_GETFL);
+	w.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 || w.ep < 0 ||
+	    epoll_ctl(w.ep, EPOLL_CTL_ADD, listen_fd,
+	        &(struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE,
+	            .data.fd = listen_fd }) < 0) {
+		log_error("cannot wait for connections: %s", strerror(errno));
+		if (w.ep >= 0)
+			close(w.ep);
+		sigprocmask(SIG_SETMASK, &waiting, NULL);
 		return 1;
 	}
-	while (!stop_requested) {
-		if (fr.ipcFd < 0) {
-			fr.ipcFd = accept_connection(listen_fd, web_servers);
-			if (fr.ipcFd < 0) {
-				rc = stop_requested ? 0 : 1;
-				break;
-			}
-			/* FCGX_Accept_r first ends the previous request, and must
-			 * not close this connection doing so */
-			fr.keepConnection = 1;
-		} else if (!wait_request(fr.ipcFd, timeout)) {
-			/* an idle kept connection: the web server's next request
-			 * may come on another one, which this worker must accept */
-			if (!stop_requested)
-				log_debug("kept connection closed: no request within "
-				    "read_timeout (%ld s)", timeout);
-			close_connection(&fr, timeout);
-			continue;
-		}
-		deadline_start(fr.ipcFd, timeout);
-		if (FCGX_Accept_r(&fr) < 0) {
-			/* libfcgi has closed the connection: the peer closed it,
-			 * broke the protocol, or ran out of time */
-			deadline_stop();
-			if (deadline_passed)
-				log_warn("connection dropped: no complete request within "
-				    "read_timeout (%ld s)", timeout);
-			continue;
-		}
-		serve_one(app, &fr);
-		FCGX_Finish_r(&fr);
-		deadline_stop();
-		if (app->cfg.max_requests > 0 && ++served >= app->cfg.max_requests) {
-			log_info("served %ld requests; leaving for a fresh worker", served);
+	while (!stop_requested && !leave) {
+		int wait_ms = close_idle(&w), nready;
+
+		nready = epoll_pwait(w.ep, ready, WORKER_CONNECTIONS + 1, wait_ms, &waiting);
+		if (nready < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("cannot wait for connections: %s", strerror(errno));
+			rc = 1;
 			break;
 		}
+		for (int k = 0; k < nready && !leave && !stop_requested; k++) {
+			long i;
+
+			if (ready[k].data.fd == listen_fd) {
+				/* a new connection: its first request is served now */
+				if (w.n == WORKER_CONNECTIONS && make_room(&w) < 0)
+					continue;
+				i = hold_new(&w);
+				if (i == -2) {
+					rc = 1;
+					leave = 1;
+				}
+				if (i < 0)
+					continue;
+			} else {
+				for (i = 0; i < (long)w.n && w.conns[i].fr.ipcFd != ready[k].data.fd; i++)
+					;
+				if (i == (long)w.n)
+					continue;   /* dropped meanwhile */
+			}
+			leave = serve_held(&w, (size_t)i);
+		}
 	}
-	close_connection(&fr, timeout);
+	/* Requests that have arrived on held connections are served (and
+	 * their connections closed) before the worker leaves; the web server
+	 * sees every other connection close. */
+	while (w.n > 0) {
+		struct pollfd p = { .fd = w.conns[w.n - 1].fr.ipcFd, .events = POLLIN };
+		if (rc == 0 && poll(&p, 1, 0) == 1 && !(p.revents & (POLLHUP | POLLERR)))
+			serve_connection(app, &w.conns[w.n - 1].fr, 1);
+		drop_held(&w, w.n - 1);
+	}
+	close(w.ep);
+	sigprocmask(SIG_SETMASK, &waiting, NULL);
 	return rc;
 }
 

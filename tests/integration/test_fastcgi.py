@@ -14,10 +14,12 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import harness
 from api import APP_413
+from hosting import kept_connections
 from harness import FCGI_ABORT as ABORT, FCGI_BEGIN as BEGIN, FCGI_END as END, \
     FCGI_PARAMS as PARAMS, FCGI_STDIN as STDIN, FCGI_STDOUT as STDOUT, expect, expect_eq, \
     fcgi_nv as nv, fcgi_parse as parse_records, fcgi_record as record, \
@@ -310,14 +312,6 @@ KEEP_SERVER = """
 """
 
 
-def kept_connections(sock):
-    """The connections the pool's worker has accepted on sock and still
-    holds (/proc/net/unix: connected sockets bound to that path)."""
-    with open("/proc/net/unix") as f:
-        rows = [line.split() for line in f.readlines()[1:]]
-    return sum(1 for r in rows if len(r) >= 8 and r[7] == sock and r[5] == "03")
-
-
 @test
 def test_nginx_keep_conn_body_over_limit_does_not_smuggle(env):
     """An HTTP client's oversized body, through nginx with fastcgi_keep_conn
@@ -480,30 +474,137 @@ def test_slow_peer_within_read_timeout_is_served(env):
         expect_eq(pool.stop(), 0, "pool exit status")
 
 
+def health_on(s, what):
+    """GET /health on the kept connection s (which stays kept); returns the
+    answer's FastCGI stdout."""
+    s.sendall(request_bytes(health_params(), keep=True))
+    recs, data = [], b""
+    while not any(t == END for t, i, c in recs):
+        chunk = s.recv(65536)
+        expect(chunk, what + ": an answer on the kept connection")
+        data += chunk
+        recs = parse_records(data)
+    return stdout_of(recs)
+
+
+def keep_one_connection(addr):
+    """A connection that has had one request answered and asked to be kept."""
+    s = connect(addr)
+    health_on(s, "the first request")
+    return s
+
+
 @test
-def test_idle_kept_connection_is_closed_after_read_timeout(env):
-    """A kept connection with no next request holds the single worker at
-    most read_timeout: a request on a new connection is then served."""
+def test_idle_kept_connection_does_not_hold_up_new_ones(env):
+    """A kept connection with no next request does not hold the single
+    worker: a request on a new connection is served at once, the kept one
+    still serves its next request, and the worker closes it once it has
+    been idle for read_timeout."""
     pool = deadline_pool(env, "fcgi-idle")
     try:
-        s = connect(pool.sock)
+        s = keep_one_connection(pool.sock)
         try:
-            s.sendall(request_bytes(health_params(), keep=True))
-            data = b""
-            while not any(t == END for t, i, c in parse_records(data)):
-                chunk = s.recv(65536)
-                expect(chunk, "the kept connection stays open after its request")
-                data += chunk
             t0 = time.time()
             expect_eq(raw_health(pool.sock, READ_TIMEOUT + 10), 200, "a request on a new "
                       "connection")
             took = time.time() - t0
-            expect(took < READ_TIMEOUT + 5, "within the deadline (%.1f s)" % took)
-            rest, closed = read_until_closed(s, 5)
+            expect(took < READ_TIMEOUT - 1, "served without waiting for the idle "
+                   "connection's read_timeout (%.1f s)" % took)
+            head = health_on(s, "the next request").partition(b"\r\n\r\n")[0]
+            expect(head.startswith(b"Status: 200"), "its answer: %r" % head[:40])
+            rest, closed = read_until_closed(s, READ_TIMEOUT + 5)
             expect(closed is not None and rest == b"", "the idle kept connection was closed")
+            expect(closed > READ_TIMEOUT - 1, "after read_timeout (%.1f s)" % closed)
         finally:
             s.close()
     finally:
+        expect_eq(pool.stop(), 0, "pool exit status")
+
+
+@test
+def test_worker_holds_many_kept_connections(env):
+    """One worker holds several kept connections at once and serves each
+    one's requests in turn (the web server's connection pool)."""
+    pool = deadline_pool(env, "fcgi-many")
+    socks = []
+    try:
+        for i in range(6):
+            socks.append(keep_one_connection(pool.sock))
+        expect_eq(kept_connections(pool.sock), 6, "the worker holds six connections")
+        for rnd in range(3):
+            for i, s in enumerate(reversed(socks)):
+                what = "connection %d, round %d" % (i, rnd)
+                expect(health_on(s, what).startswith(b"Status: 200"), what + ": 200")
+    finally:
+        for s in socks:
+            s.close()
+        expect_eq(pool.stop(), 0, "pool exit status")
+
+
+WORKER_CONNECTIONS = 16     # what one worker holds at most (doc/operations.md §3.1)
+
+
+@test
+def test_worker_at_its_connection_limit_closes_the_longest_idle(env):
+    """At the limit of held connections, a new connection is still served
+    at once: the worker closes the one idle longest (not one whose request
+    is waiting) to take it."""
+    pool = deadline_pool(env, "fcgi-limit")
+    socks = []
+    try:
+        for i in range(WORKER_CONNECTIONS):
+            socks.append(keep_one_connection(pool.sock))
+        expect_eq(kept_connections(pool.sock), WORKER_CONNECTIONS, "held at the limit")
+        t0 = time.time()
+        expect_eq(raw_health(pool.sock, READ_TIMEOUT + 10), 200, "one connection more")
+        expect(time.time() - t0 < READ_TIMEOUT - 1, "served at once (%.1f s)" % (time.time() - t0))
+        rest, closed = read_until_closed(socks[0], 2)
+        expect(closed is not None and rest == b"", "the connection idle longest was closed")
+        expect(health_on(socks[1], "the next one").startswith(b"Status: 200"),
+               "the next one still answers, with 200")
+        log = open(pool.log).read()
+        expect("kept connection closed to take a new one (16 held)" in log, "logged")
+    finally:
+        for s in socks:
+            s.close()
+        expect_eq(pool.stop(), 0, "pool exit status")
+
+
+@test
+def test_nginx_keep_conn_parallel_requests_are_not_held_up(env):
+    """nginx with fastcgi_keep_conn on and an upstream keepalive pool larger
+    than the worker count: parallel logins are all answered at once, none
+    waits for another connection's read_timeout, and nginx reuses the
+    connections."""
+    pool = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=2,
+                        extra={"read_timeout": "8"}, name="fcgi-nginx-par")
+    nginx = None
+    try:
+        nginx = harness.Nginx(env.workdir, name="nginx-keep-par", server=KEEP_SERVER,
+                              http_extra=KEEP_UPSTREAM.replace("keepalive 4;", "keepalive 8;")
+                              % pool.sock)
+        for rnd in range(3):
+            results = [None] * 6
+
+            def login(i):
+                results[i] = harness.request(nginx.port, "POST", "/auth/agent-access-tokens",
+                                             LOGIN_BODY,
+                                             {"Content-Type": "application/vnd.api+json"})
+            t0 = time.time()
+            threads = [threading.Thread(target=login, args=(i,)) for i in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            took = time.time() - t0
+            expect_eq([r.status if r else None for r in results], [201] * 6,
+                      "round %d: six parallel logins" % rnd)
+            expect(took < 8, "round %d: none waited for an idle connection's read_timeout "
+                   "(%.1f s)" % (rnd, took))
+        expect(kept_connections(pool.sock) >= 1, "nginx keeps its upstream connections")
+    finally:
+        if nginx is not None:
+            nginx.stop()
         expect_eq(pool.stop(), 0, "pool exit status")
 
 

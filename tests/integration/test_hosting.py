@@ -19,7 +19,7 @@ import hosting
 from api import APP_413, ERR_4103, LOGIN, add_customers
 from harness import expect, expect_eq, request
 from hosting import RUN_USER, Apache, Site, clean_environ, expect_clean_exit, \
-    expect_sanitizer_env, private_nginx, run, shipped
+    expect_sanitizer_env, kept_connections, private_nginx, run, shipped
 from registry import test
 
 SEARCH = "/auth/agent-customer-search?q=sonia"
@@ -204,6 +204,8 @@ def test_nginx_spawn_fcgi(env):
         common_checks(env, nginx.port, "nginx + spawn-fcgi",
                       (20 * 1024, 413, None),    # client_max_body_size 16k: nginx's 413
                       (100 * 1024, 413, None))
+        expect_eq(request(nginx.port, "GET", "/auth/health").status, 200, "health")
+        expect(kept_connections(sock) >= 1, "the shipped nginx files keep connections")
     finally:
         if nginx is not None:
             nginx.stop()

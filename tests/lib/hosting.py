@@ -120,18 +120,32 @@ def clean_environ():
             if not k.startswith(("AGENTAUTH_", "ASAN_", "UBSAN_", "LSAN_"))}
 
 
+def kept_connections(sock):
+    """The connections the pool's worker has accepted on sock and still
+    holds (/proc/net/unix: connected sockets bound to that path)."""
+    with open("/proc/net/unix") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(1 for r in rows if len(r) >= 8 and r[7] == sock and r[5] == "03")
+
+
 def private_nginx(site, sock):
     """harness.Nginx (workers as RUN_USER) whose server block is the shipped
-    snippet deploy/nginx/agentauth.conf, with the socket path substituted."""
+    snippet deploy/nginx/agentauth.conf and whose http block has the shipped
+    upstream deploy/nginx/agentauth-upstream.conf (kept connections), with
+    the socket path substituted."""
     d = site.path("nginx")
     os.makedirs(d)
     # the snippet's "include fastcgi_params" is relative to nginx.conf
     shutil.copy("/etc/nginx/fastcgi_params", d)
     snippet = os.path.join(d, "agentauth.conf")
     with open(snippet, "w") as f:
-        f.write(shipped("nginx/agentauth.conf",
+        f.write(shipped("nginx/agentauth.conf", []))
+    upstream = os.path.join(d, "agentauth-upstream.conf")
+    with open(upstream, "w") as f:
+        f.write(shipped("nginx/agentauth-upstream.conf",
                         [("unix:/run/agentauth/agentauth.sock", "unix:" + sock)]))
     return harness.Nginx(os.path.dirname(d), server="        include %s;" % snippet,
+                         http_extra="    include %s;" % upstream,
                          user=RUN_USER, name=os.path.basename(d), env=clean_environ())
 
 
