@@ -62,7 +62,8 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 		goto fail;
 	app_keyring(app, &ring);
 	app->jwks = jwks_document(ring.keys, ring.n, &app->jwks_len);
-	app->db = db_new(app->cfg.database, app->cfg.db_timeout);
+	app->db = db_new(app->cfg.database, app->cfg.db_timeout,
+	    (int)app->cfg.db_prepared_statements);
 	app->dummy_hash = password_dummy_hash((int)app->cfg.dummy_hash_cost);
 	if (app->db == NULL || app->dummy_hash == NULL || app->jwks == NULL) {
 		snprintf(err, errlen, "out of memory");

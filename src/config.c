@@ -50,6 +50,7 @@ static const struct key keys[] = {
 	INT(read_timeout, "10", 1, 300),
 	INT(workers, "4", 1, 256),
 	INT(db_timeout, "2000", 100, 60000),
+	BOOL(db_prepared_statements, "on"),
 	INT(dummy_hash_cost, "12", 4, 16),
 	INT(lockout_attempts, "9", 1, 1000),
 	INT(lockout_window, "900", 1, 86400),

@@ -30,6 +30,8 @@ struct config {
 	long read_timeout;       /* seconds to receive a whole request */
 	long workers;
 	long db_timeout;         /* milliseconds: connect + statement deadline */
+	long db_prepared_statements;  /* boolean: prepare each statement once per
+	                                 connection (off behind poolers) */
 	long dummy_hash_cost;    /* bcrypt cost of the hash for unknown users */
 	long lockout_attempts;   /* failures per (address, username) ... */
 	long lockout_window;     /* ... within this many seconds ... */

@@ -19,27 +19,29 @@ gate_bearer(const char *header, size_t *len_r)
 	return header + 7;
 }
 
-/* Is the agent of a verified token still allowed in?  CRED_AGENT,
- * CRED_INVALID or CRED_UNAVAILABLE. */
+/* An agent token the database no longer accepts: CRED_INVALID, logged. */
 static enum credential
-agent_state(struct exchange *x, const struct token_info *t)
+no_longer_valid(const struct token_info *t)
+{
+	log_info("agent %lld: token no longer valid (agent inactive or session revoked)",
+	    t->agent_id);
+	return CRED_INVALID;
+}
+
+/* Asks the database about a CRED_PENDING token (doc/api.md §3.4):
+ * CRED_AGENT, CRED_INVALID or CRED_UNAVAILABLE. */
+static enum credential
+ask(struct exchange *x, const struct token_info *t)
 {
 	int valid;
 
-	if (t->sid[0] == '\0') {
-		log_info("agent %lld: token names no session", t->agent_id);
-		return CRED_INVALID;
-	}
 	if (store_agent_token_valid(x->app->db, t->agent_id, t->sid, &valid) < 0)
 		return CRED_UNAVAILABLE;
-	if (!valid) {
-		log_info("agent %lld: token no longer valid (agent inactive or session revoked)",
-		    t->agent_id);
-		return CRED_INVALID;
-	}
-	return CRED_AGENT;
+	return valid ? CRED_AGENT : no_longer_valid(t);
 }
 
+/* One header, without the database: CRED_ABSENT, CRED_NOT_BEARER,
+ * CRED_INVALID, CRED_OTHER or CRED_PENDING (with *t). */
 static enum credential
 examine(struct exchange *x, const char *header, const char *name, struct token_info *t)
 {
@@ -64,65 +66,134 @@ examine(struct exchange *x, const char *header, const char *name, struct token_i
 	}
 	if (t->kind != TOKEN_AGENT)
 		return CRED_OTHER;
-	return agent_state(x, t);
+	if (t->sid[0] == '\0') {
+		log_info("agent %lld: token names no session", t->agent_id);
+		return CRED_INVALID;
+	}
+	return CRED_PENDING;
 }
 
-/* Fills c from the request's headers (doc/api.md §3.5). */
-static void
-examine_both(struct exchange *x, struct caller *c)
+int
+gate_ladder(enum credential agent_header, enum credential auth_header, int strict,
+    enum error_id *err_r)
 {
-	struct token_info t;
-
-	memset(c, 0, sizeof(*c));
-	c->agent_header = examine(x, x->req->agent_authorization, "X-Agent-Authorization",
-	    &c->agent);
-	if (c->agent_header == CRED_UNAVAILABLE)
-		return;
-	c->auth_header = examine(x, x->req->authorization, "Authorization", &t);
-	if (c->auth_header == CRED_AGENT && c->agent_header != CRED_AGENT)
-		c->agent = t;
+	if (agent_header == CRED_UNAVAILABLE || auth_header == CRED_UNAVAILABLE)
+		*err_r = ERR_SERVICE_UNAVAILABLE;
+	else if (agent_header == CRED_INVALID || (strict && agent_header == CRED_NOT_BEARER))
+		*err_r = ERR_AGENT_TOKEN_INVALID;
+	else if (auth_header == CRED_INVALID || (strict && auth_header == CRED_NOT_BEARER))
+		*err_r = ERR_TOKEN_INVALID;
+	else if (strict && agent_header == CRED_ABSENT && auth_header == CRED_ABSENT)
+		*err_r = ERR_TOKEN_MISSING;
+	else if (agent_header != CRED_AGENT && auth_header != CRED_AGENT)
+		*err_r = ERR_AGENT_ONLY;
+	else
+		return 0;
+	return -1;
 }
 
-/* The one ladder of both policies.  strict (the revocation endpoints): a
- * header that is not Bearer is an invalid token, and a request with
- * neither header is 403 002. */
+int
+gate_defers(enum credential agent_header, enum credential auth_header)
+{
+	enum error_id e;
+
+	/* one token waits for the database, and the request goes on if it is
+	 * good: then what the database says of it alone decides (503, 4102 or
+	 * 001, or on), and the endpoint's statement can say it */
+	if ((agent_header == CRED_PENDING) == (auth_header == CRED_PENDING))
+		return 0;
+	return gate_ladder(agent_header == CRED_PENDING ? CRED_AGENT : agent_header,
+	    auth_header == CRED_PENDING ? CRED_AGENT : auth_header, 0, &e) == 0;
+}
+
+/* Answers c's headers with the ladder.  Returns 0 (x->agent_id set) or -1. */
 static int
-admit_agent(struct exchange *x, struct caller *c, int strict)
+decide(struct exchange *x, const struct caller *c)
 {
-	examine_both(x, c);
-	if (c->agent_header == CRED_UNAVAILABLE || c->auth_header == CRED_UNAVAILABLE) {
-		exchange_fail(x, ERR_SERVICE_UNAVAILABLE);
-		return -1;
-	}
-	if (c->agent_header == CRED_INVALID ||
-	    (strict && c->agent_header == CRED_NOT_BEARER)) {
-		exchange_fail(x, ERR_AGENT_TOKEN_INVALID);
-		return -1;
-	}
-	if (c->auth_header == CRED_INVALID || (strict && c->auth_header == CRED_NOT_BEARER)) {
-		exchange_fail(x, ERR_TOKEN_INVALID);
-		return -1;
-	}
-	if (strict && c->agent_header == CRED_ABSENT && c->auth_header == CRED_ABSENT) {
-		exchange_fail(x, ERR_TOKEN_MISSING);
-		return -1;
-	}
-	if (c->agent_header != CRED_AGENT && c->auth_header != CRED_AGENT) {
-		exchange_fail(x, ERR_AGENT_ONLY);
+	enum error_id e;
+
+	if (gate_ladder(c->agent_header, c->auth_header, c->strict, &e) < 0) {
+		x->agent_id = 0;
+		exchange_fail(x, e);
 		return -1;
 	}
 	x->agent_id = c->agent.agent_id;
 	return 0;
 }
 
+/* Both policies (doc/api.md §3.5).  strict (the revocation endpoints): a
+ * header that is not Bearer is an invalid token, and a request with neither
+ * header is 403 002.  defer: gate_agent_only. */
+static int
+admit_agent(struct exchange *x, struct caller *c, int strict, int defer)
+{
+	struct token_info auth;
+
+	memset(c, 0, sizeof(*c));
+	c->strict = strict;
+	c->agent_header = examine(x, x->req->agent_authorization, "X-Agent-Authorization",
+	    &c->agent);
+	c->auth_header = examine(x, x->req->authorization, "Authorization", &auth);
+	if (defer && !strict && gate_defers(c->agent_header, c->auth_header)) {
+		c->deferred = 1;
+		c->from = GATE_AGENT_HEADER;
+		if (c->auth_header == CRED_PENDING) {
+			c->agent = auth;
+			c->from = GATE_AUTH_HEADER;
+		}
+		return 0;
+	}
+	/* X-Agent-Authorization first: if it cannot be checked, the answer is
+	 * 503 and Authorization is not checked */
+	if (c->agent_header == CRED_PENDING)
+		c->agent_header = ask(x, &c->agent);
+	if (c->agent_header != CRED_UNAVAILABLE && c->auth_header == CRED_PENDING)
+		c->auth_header = ask(x, &auth);
+	/* the calling agent: X-Agent-Authorization's if good, else Authorization's */
+	if (c->agent_header == CRED_AGENT) {
+		c->from = GATE_AGENT_HEADER;
+	} else if (c->auth_header == CRED_AGENT) {
+		c->agent = auth;
+		c->from = GATE_AUTH_HEADER;
+	}
+	return decide(x, c);
+}
+
 int
 gate_agent_only(struct exchange *x, struct caller *c)
 {
-	return admit_agent(x, c, 0);
+	return admit_agent(x, c, 0, 1);
 }
 
 int
 gate_agent_revoking(struct exchange *x, struct caller *c)
 {
-	return admit_agent(x, c, 1);
+	return admit_agent(x, c, 1, 0);
+}
+
+int
+gate_settle(struct exchange *x, struct caller *c, enum store_status st,
+    enum agent_token token)
+{
+	enum credential got = st != STORE_OK ? CRED_UNAVAILABLE :
+	    token == AGENT_TOKEN_VALID ? CRED_AGENT : no_longer_valid(&c->agent);
+
+	if (c->from == GATE_AUTH_HEADER)
+		c->auth_header = got;
+	else
+		c->agent_header = got;
+	c->deferred = 0;
+	return decide(x, c);
+}
+
+int
+gate_confirm(struct exchange *x, struct caller *c)
+{
+	int valid;
+	enum store_status st;
+
+	if (!c->deferred)
+		return 0;
+	st = store_agent_token_valid(x->app->db, c->agent.agent_id, c->agent.sid, &valid);
+	return gate_settle(x, c, st, valid ? AGENT_TOKEN_VALID : AGENT_TOKEN_INVALID);
 }

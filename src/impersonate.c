@@ -33,6 +33,8 @@ impersonate_handle(struct exchange *x)
 	const char *ref, *reason = NULL;
 	size_t rlen = 0, reason_len = 0;
 	struct store_session ss = { 0 };
+	enum agent_token token;
+	enum store_status st;
 	struct caller c;
 
 	if (exchange_read_resource(x, IMPERSONATE_TYPE, &root, &attrs) < 0)
@@ -45,10 +47,14 @@ impersonate_handle(struct exchange *x)
 			goto out;
 		}
 	}
+	/* the agent check of a lone agent token is made by impersonate itself;
+	 * an answer before it settles the gate first (503 and 401 come first) */
 	if (gate_agent_only(x, &c) < 0)
 		goto out;
 	/* refused before anything is stored or audited (doc/api.md §9.2) */
 	if (c.agent.exp - (long long)time(NULL) < ISSUE_MIN_TTL) {
+		if (gate_confirm(x, &c) < 0)
+			goto out;
 		log_too_soon(c.agent.agent_id);
 		exchange_fail(x, ERR_AGENT_TOKEN_TOO_SOON);
 		goto out;
@@ -59,14 +65,14 @@ impersonate_handle(struct exchange *x)
 	    memchr(ref, '\0', rlen) != NULL || !utf8_valid(ref, rlen)))
 		ref = NULL;
 	if (token_new_refresh(refresh, hash) < 0) {
-		exchange_fail(x, ERR_INTERNAL);
+		if (gate_confirm(x, &c) == 0)
+			exchange_fail(x, ERR_INTERNAL);
 		goto out;
 	}
-	if (store_impersonate(x->app->db, &x->app->cfg, c.agent.agent_id, ref, reason,
-	    x->client_ip, hash, c.agent.exp, &ss) < 0) {
-		exchange_fail(x, ERR_SERVICE_UNAVAILABLE);
+	st = store_impersonate(x->app->db, &x->app->cfg, c.agent.agent_id, c.agent.sid, ref,
+	    reason, x->client_ip, hash, c.agent.exp, &token, &ss);
+	if (gate_settle(x, &c, st, token) < 0)
 		goto out;
-	}
 	if (ss.sid == NULL) {
 		log_info("impersonation refused: agent=%lld customer=\"%s\"", c.agent.agent_id,
 		    log_quote(who, sizeof(who), ref, ref != NULL ? rlen : 0));

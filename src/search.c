@@ -151,6 +151,8 @@ void
 search_handle(struct exchange *x)
 {
 	struct customer_page page = { 0 };
+	enum agent_token token = AGENT_TOKEN_VALID;
+	enum store_status st;
 	struct paging pg;
 	struct caller c;
 	char q[Q_MAX], *body;
@@ -160,14 +162,19 @@ search_handle(struct exchange *x)
 		exchange_fail(x, ERR_PAGINATION_INVALID);
 		return;
 	}
+	/* the agent check of a lone agent token is made by the search itself */
 	if (gate_agent_only(x, &c) < 0)
 		return;
-	/* a q the database cannot hold (bad UTF-8, NUL, too long) matches
-	 * nothing, without asking */
-	if (http_query_get(x->req->query, "q", q, sizeof(q)) >= 0 && utf8_valid(q, strlen(q)) &&
-	    store_customer_search(x->app->db, q, pg.offset, pg.limit, &page) < 0) {
-		exchange_fail(x, ERR_SERVICE_UNAVAILABLE);
-		return;
+	if (http_query_get(x->req->query, "q", q, sizeof(q)) < 0 || !utf8_valid(q, strlen(q))) {
+		/* a q the database cannot hold (bad UTF-8, NUL, too long) matches
+		 * nothing, without searching */
+		if (gate_confirm(x, &c) < 0)
+			return;
+	} else {
+		st = store_customer_search(x->app->db, c.agent.agent_id, c.agent.sid, q, pg.offset,
+		    pg.limit, &token, &page);
+		if (gate_settle(x, &c, st, token) < 0)
+			goto out;
 	}
 	/* out of memory: a NULL body, which is the fixed 500 */
 	body = search_document(x->base, x->req->query, &pg, &page, &len);
@@ -175,5 +182,6 @@ search_handle(struct exchange *x)
 	response_add_header(x->res, "Cache-Control", "no-store");
 	log_debug("search: agent=%lld total=%lld offset=%ld limit=%ld", c.agent.agent_id,
 	    page.total, pg.offset, pg.limit);
+out:
 	store_customer_page_free(&page);
 }

@@ -214,30 +214,44 @@ store_refresh_rotate(struct db *db, const struct config *cfg, const char *token_
 	return STORE_OK;
 }
 
+/* The outcome column of a statement that checks the caller's agent token:
+ * "token_invalid", or the statement's own outcome.  An answer without one
+ * ("cannot happen") did not say the token is valid. */
+static enum agent_token
+token_of(const PGresult *res, int row, int col)
+{
+	return row >= 0 && row < PQntuples(res) && !PQgetisnull(res, row, col) &&
+	    strcmp(PQgetvalue(res, row, col), "token_invalid") != 0 ?
+	    AGENT_TOKEN_VALID : AGENT_TOKEN_INVALID;
+}
+
 enum store_status
-store_impersonate(struct db *db, const struct config *cfg, long long agent_id,
+store_impersonate(struct db *db, const struct config *cfg, long long agent_id, const char *sid,
     const char *customer_reference, const char *reason, const char *client_ip,
-    const char *token_hash, long long session_exp, struct store_session *s)
+    const char *token_hash, long long session_exp, enum agent_token *token_r,
+    struct store_session *s)
 {
 	char agent[NUM_MAX], ttl[NUM_MAX], exp[NUM_MAX];
-	const char *params[8] = {
-		num(agent, agent_id), customer_reference,
+	const char *params[9] = {
+		num(agent, agent_id), sid, customer_reference,
 		boolean(cfg->impersonation_requires_consent), reason, client_ip, token_hash,
 		num(ttl, cfg->refresh_token_ttl), num(exp, session_exp),
 	};
 	PGresult *res;
 
 	memset(s, 0, sizeof(*s));
-	if (run(db, "SELECT customer_id, customer_reference, family_id FROM "
-	    "agentauth.impersonate($1, $2, $3, $4, $5, $6, $7, $8)", 8, params, &res) < 0)
+	*token_r = AGENT_TOKEN_INVALID;
+	if (run(db, "SELECT outcome, customer_id, customer_reference, family_id FROM "
+	    "agentauth.impersonate($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, params, &res) < 0)
 		return STORE_UNAVAILABLE;
 	s->result = res;
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+	*token_r = token_of(res, 0, 0);
+	if (*token_r == AGENT_TOKEN_VALID && !PQgetisnull(res, 0, 3)) {
 		s->agent_id = agent_id;
-		s->customer_id = int_at(res, 0, 0);
-		s->customer_reference = PQgetvalue(res, 0, 1);
+		s->customer_id = int_at(res, 0, 1);
+		s->customer_reference = PQgetvalue(res, 0, 2);
 		s->session_exp = session_exp;
-		s->sid = PQgetvalue(res, 0, 2);
+		s->sid = PQgetvalue(res, 0, 3);
 	}
 	return STORE_OK;
 }
@@ -293,35 +307,41 @@ store_refresh_revoke_mine(struct db *db, long long agent_id, long *revoked_r)
 }
 
 enum store_status
-store_customer_search(struct db *db, const char *q, long offset, long limit,
-    struct customer_page *p)
+store_customer_search(struct db *db, long long agent_id, const char *sid, const char *q,
+    long offset, long limit, enum agent_token *token_r, struct customer_page *p)
 {
-	char off[NUM_MAX], lim[NUM_MAX];
-	const char *params[3] = { q, num(off, offset), num(lim, limit) };
+	char agent[NUM_MAX], off[NUM_MAX], lim[NUM_MAX];
+	const char *params[5] = { num(agent, agent_id), sid, q, num(off, offset), num(lim, limit) };
 	PGresult *res;
+	int last;
 
 	memset(p, 0, sizeof(*p));
-	if (run(db, "SELECT total, customer_reference, email, first_name, "
-	    "last_name FROM agentauth.customer_search($1, $2, $3)", 3, params, &res) < 0)
+	*token_r = AGENT_TOKEN_INVALID;
+	if (run(db, "SELECT outcome, total, customer_reference, email, first_name, "
+	    "last_name FROM agentauth.customer_search($1, $2, $3, $4, $5)", 5, params, &res) < 0)
 		return STORE_UNAVAILABLE;
-	p->result = res;
-	/* the first row holds the total, the customers follow */
-	if (PQntuples(res) >= 1) {
-		p->total = int_at(res, 0, 0);
-		p->n = (size_t)PQntuples(res) - 1;
+	/* the customers, then one row with the outcome and the total */
+	last = PQntuples(res) - 1;
+	*token_r = token_of(res, last, 0);
+	if (*token_r != AGENT_TOKEN_VALID) {
+		PQclear(res);
+		return STORE_OK;
 	}
+	p->result = res;
+	p->total = int_at(res, last, 1);
+	p->n = (size_t)last;
 	return STORE_OK;
 }
 
 struct customer
 store_customer(const struct customer_page *p, size_t i)
 {
-	int row = (int)i + 1;
+	int row = (int)i;
 	struct customer c = {
-		.reference = PQgetvalue(p->result, row, 1),
-		.email = PQgetvalue(p->result, row, 2),
-		.first_name = PQgetvalue(p->result, row, 3),
-		.last_name = PQgetvalue(p->result, row, 4),
+		.reference = PQgetvalue(p->result, row, 2),
+		.email = PQgetvalue(p->result, row, 3),
+		.first_name = PQgetvalue(p->result, row, 4),
+		.last_name = PQgetvalue(p->result, row, 5),
 	};
 
 	return c;

@@ -107,14 +107,24 @@ enum store_status store_refresh_rotate(struct db *db, const struct config *cfg,
     const char *token_hash, const char *new_hash, const char *client_ip,
     enum rotate_outcome *outcome_r, struct store_session *s);
 
-/* Starts an impersonation session of the customer (reference and reason
- * may be NULL) for the agent, ending at session_exp, with its first refresh
- * token token_hash, and audits it.  s->sid is NULL if the agent may not
- * impersonate that customer (audited as refused). */
+/* What a statement that also checks the caller's agent token (the agent
+ * active, the session sid not revoked: doc/api.md §3.4) found of it.  The
+ * gate settles the request with it (gate_settle). */
+enum agent_token {
+	AGENT_TOKEN_VALID = 0,   /* the statement did its work */
+	AGENT_TOKEN_INVALID,     /* it did nothing else: no rows, no audit */
+};
+
+/* Checks the agent's token (agent_id, and sid, its session) into *token_r
+ * and, when it is valid, starts an impersonation session of the customer
+ * (reference and reason may be NULL) for the agent, ending at session_exp,
+ * with its first refresh token token_hash, and audits it.  s->sid is NULL
+ * if the token is not valid, or if the agent may not impersonate that
+ * customer (audited as refused). */
 enum store_status store_impersonate(struct db *db, const struct config *cfg,
-    long long agent_id, const char *customer_reference, const char *reason,
+    long long agent_id, const char *sid, const char *customer_reference, const char *reason,
     const char *client_ip, const char *token_hash, long long session_exp,
-    struct store_session *s);
+    enum agent_token *token_r, struct store_session *s);
 
 /* ---- agent tokens, revocation ---- */
 
@@ -145,10 +155,13 @@ struct customer_page {
 	struct pg_result *result;  /* private: holds them */
 };
 
-/* The page [offset, offset + limit) of the customers matching q.  The
- * caller releases *p with store_customer_page_free (also after a failure:
- * *p is then empty). */
-enum store_status store_customer_search(struct db *db, const char *q, long offset, long limit,
+/* Checks the agent's token (agent_id, and sid, its session) into *token_r
+ * and, when it is valid, reads the page [offset, offset + limit) of the
+ * customers matching q and their total, in one statement.  The caller
+ * releases *p with store_customer_page_free (also after a failure, or for
+ * an invalid token: *p is then empty). */
+enum store_status store_customer_search(struct db *db, long long agent_id, const char *sid,
+    const char *q, long offset, long limit, enum agent_token *token_r,
     struct customer_page *p);
 
 /* Customer i (below p->n) of the page. */

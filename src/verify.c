@@ -1,11 +1,10 @@
-/* verify: strict JWT checking for RS256 tokens. */
+/* verify: strict JWT checking for RS256, ES256 and EdDSA tokens. */
 #include "verify.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "encode.h"
 #include "strict.h"
@@ -52,64 +51,71 @@ int_claim(struct json_object *claims, const char *name, long long *v_r)
 	return *v_r > 0 && *v_r < (1LL << 40);
 }
 
-/* Checks the header and returns the key it names (or NULL). */
-static const struct signing_key *
-header_key(const struct keyring *ring, struct json_object *h, int *any_r,
-    const char **why_r)
+/* The algorithm that alg names, exactly: "RS256", "ES256" or "EdDSA";
+ * 0 for anything else. */
+static enum token_alg
+header_alg(struct json_object *alg)
+{
+	static const enum token_alg algs[] = { TOKEN_RS256, TOKEN_ES256, TOKEN_EDDSA };
+
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (is_string(alg, token_alg_name(algs[i])))
+			return algs[i];
+	return 0;
+}
+
+/* Checks the header.  Returns its algorithm, which some key of the ring
+ * has, and sets *key_r to the key that kid names (which has that
+ * algorithm), or to NULL for a header without kid; or returns 0 with
+ * *why_r set. */
+static enum token_alg
+header_check(const struct keyring *ring, struct json_object *h,
+    const struct signing_key **key_r, const char **why_r)
 {
 	struct json_object *v;
-	int members = 0;
+	enum token_alg alg;
 
-	*any_r = 0;
+	*key_r = NULL;
 	if (!json_object_is_type(h, json_type_object)) {
 		*why_r = "header is not an object";
-		return NULL;
+		return 0;
 	}
 	json_object_object_foreach(h, key, val) {
 		(void)val;
-		members++;
 		if (strcmp(key, "alg") != 0 && strcmp(key, "typ") != 0 &&
 		    strcmp(key, "kid") != 0) {
 			*why_r = "header has a member other than alg, typ and kid";
-			return NULL;
+			return 0;
 		}
 	}
-	if (!json_object_object_get_ex(h, "alg", &v) || !is_string(v, "RS256")) {
-		*why_r = "alg is not RS256";
-		return NULL;
+	if (!json_object_object_get_ex(h, "alg", &v) || (alg = header_alg(v)) == 0) {
+		*why_r = "alg is not RS256, ES256 or EdDSA";
+		return 0;
 	}
 	if (!json_object_object_get_ex(h, "typ", &v) || !is_string(v, "JWT")) {
 		*why_r = "typ is not JWT";
-		return NULL;
+		return 0;
 	}
-	if (!json_object_object_get_ex(h, "kid", &v)) {
-		*any_r = 1;
-		return ring->n > 0 ? ring->keys[0] : NULL;
+	if (json_object_object_get_ex(h, "kid", &v)) {
+		for (size_t i = 0; i < ring->n && *key_r == NULL; i++)
+			if (is_string(v, ring->keys[i]->kid))
+				*key_r = ring->keys[i];
+		if (*key_r == NULL) {
+			*why_r = "unknown kid";
+			return 0;
+		}
+		/* the key decides the algorithm; the header must agree */
+		if ((*key_r)->alg != alg) {
+			*why_r = "alg is not the algorithm of the kid's key";
+			return 0;
+		}
+		return alg;
 	}
 	for (size_t i = 0; i < ring->n; i++)
-		if (is_string(v, ring->keys[i]->kid))
-			return ring->keys[i];
-	*why_r = "unknown kid";
-	return NULL;
-}
-
-static int
-signature_ok(const struct signing_key *key, const char *signed_part, size_t signed_len,
-    const unsigned char *sig, size_t siglen)
-{
-	EVP_MD_CTX *ctx;
-	int ok;
-
-	if ((int)siglen != EVP_PKEY_get_size(key->pkey))
-		return 0;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL)
-		return 0;
-	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
-	    EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)signed_part,
-	    signed_len) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+		if (ring->keys[i]->alg == alg)
+			return alg;
+	*why_r = "no key for alg";
+	return 0;
 }
 
 static int
@@ -226,7 +232,8 @@ token_verify(const struct verify_params *p, const char *token, size_t len,
 	unsigned char sig[1024];
 	long siglen;
 	long long nbf;
-	int any, rc = -1;
+	enum token_alg alg;
+	int rc = -1;
 
 	memset(info, 0, sizeof(*info));
 	*why_r = "invalid";
@@ -242,22 +249,24 @@ token_verify(const struct verify_params *p, const char *token, size_t len,
 	header = segment_json(token, (size_t)(d1 - token));
 	if (header == NULL)
 		FAIL("header is not base64url JSON");
-	key = header_key(p->keys, header, &any, why_r);
-	if (key == NULL)
+	alg = header_check(p->keys, header, &key, why_r);
+	if (alg == 0)
 		goto out;
 	siglen = b64url_decode(sig, sizeof(sig), d2 + 1, len - (size_t)(d2 + 1 - token));
 	if (siglen <= 0)
 		FAIL("signature is not base64url");
-	if (any) {
-		/* no kid: any configured key may have signed it */
+	if (key == NULL) {
+		/* no kid: any configured key of the header's algorithm, and only
+		 * those, may have signed it */
 		size_t i;
 		for (i = 0; i < p->keys->n; i++)
-			if (signature_ok(p->keys->keys[i], token, (size_t)(d2 - token), sig,
+			if (p->keys->keys[i]->alg == alg &&
+			    signing_key_verify(p->keys->keys[i], token, (size_t)(d2 - token), sig,
 			    (size_t)siglen))
 				break;
 		if (i == p->keys->n)
 			FAIL("bad signature");
-	} else if (!signature_ok(key, token, (size_t)(d2 - token), sig, (size_t)siglen)) {
+	} else if (!signing_key_verify(key, token, (size_t)(d2 - token), sig, (size_t)siglen)) {
 		FAIL("bad signature");
 	}
 	claims = segment_json(d1 + 1, (size_t)(d2 - d1 - 1));

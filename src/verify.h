@@ -1,10 +1,12 @@
 /* verify: checks a presented access token, with our own code only.
  *
  * The JOSE header is parsed strictly before anything else and must be
- * exactly {"typ":"JWT","alg":"RS256"[,"kid":known]}; the signature is
+ * exactly {"typ":"JWT","alg":ALG[,"kid":known]}, ALG one of RS256, ES256
+ * and EdDSA and the algorithm of the key that checks the token (the key
+ * kid names; without kid, the keys of ALG in turn); the signature is
  * checked with OpenSSL against the configured keys (parsed once at start);
  * then exp, nbf, iat, aud, iss and the token's kind.  Untrusted tokens are
- * never handed to libjwt (see doc/security.md). */
+ * never handed to libjwt (see doc/security.md §1.1, §2.1). */
 #ifndef AGENTAUTH_VERIFY_H
 #define AGENTAUTH_VERIFY_H
 
@@ -23,8 +25,9 @@
 #define SESSION_ID_LEN 36
 
 /* The keys tokens may be signed with: the signing key first, then the
- * verification-only keys.  A view for one verification: borrowed pointers
- * (app_keyring makes it from the keys struct app holds by value). */
+ * verification-only keys, of any kinds (each verifies its own algorithm
+ * only).  A view for one verification: borrowed pointers (app_keyring
+ * makes it from the keys struct app holds by value). */
 struct keyring {
 	const struct signing_key *keys[KEYRING_MAX];
 	size_t n;

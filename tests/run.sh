@@ -11,7 +11,7 @@ ROOT=$PWD
 PACKAGES="build-essential autoconf automake pkg-config clang libfcgi-dev libjson-c-dev
  libjwt-dev libcrypt-dev libssl-dev libpq-dev check postgresql postgresql-contrib
  nginx-light python3 python3-jwt python3-cryptography openssl curl procps util-linux passwd
- apache2 libapache2-mod-fcgid spawn-fcgi systemd pgbouncer"
+ apache2 libapache2-mod-fcgid spawn-fcgi systemd pgbouncer nodejs node-jose"
 
 passed=0
 failed=0
@@ -144,7 +144,10 @@ fi
 
 if [ -x build/asan/src/agentauth ]; then
 	out=$(mktemp)
-	/usr/bin/python3 tests/integration/run.py build/asan 2>&1 | tee "$out"
+	# node-jose installs the jose library under /usr/share/nodejs: the
+	# tokens of each key kind are verified by it too (test_tokens.py)
+	JOSE_NODE_PATH=/usr/share/nodejs /usr/bin/python3 tests/integration/run.py build/asan 2>&1 |
+		tee "$out"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$out" | tail -n 1)
 	rm -f "$out"
 	if [ -n "$line" ]; then

@@ -202,6 +202,42 @@ BEGIN
 END
 $$;
 
+-- Counts again, from scratch, the live customers of every prefix of 1 to 3
+-- characters (agentauth.customer_prefix_counts, doc/sql-admin.md §3.9);
+-- returns the number of prefixes.  install.sql runs it at every run.  Run it
+-- after customers were written while the counting triggers did not fire (a
+-- load with the triggers disabled, pg_restore --disable-triggers).  Writers
+-- of customers wait until it commits; searches go on with the old counts.
+-- With agentauth.customers a view there is nothing to count: it removes
+-- the counts and returns 0.
+CREATE OR REPLACE FUNCTION agentauth.rebuild_customer_prefix_counts() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET max_parallel_workers_per_gather = 0 SET work_mem = '64MB' AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF (SELECT c.relkind FROM pg_catalog.pg_class c
+	    WHERE c.oid = 'agentauth.customers'::pg_catalog.regclass) <> 'r' THEN
+		DELETE FROM agentauth.customer_prefix_counts;
+		RETURN 0;
+	END IF;
+	-- no customer changes meanwhile (the triggers of one that is under way
+	-- have run when its transaction commits, before this lock is granted)
+	LOCK TABLE agentauth.customers IN SHARE MODE;
+	DELETE FROM agentauth.customer_prefix_counts;
+	INSERT INTO agentauth.customer_prefix_counts (prefix, customers)
+	SELECT p.prefix, pg_catalog.sum(d.n) FROM (
+		SELECT pg_catalog.left(pg_catalog.lower(c.email), 3) e,
+		       pg_catalog.left(pg_catalog.lower(c.first_name), 3) f,
+		       pg_catalog.left(pg_catalog.lower(c.last_name), 3) l, pg_catalog.count(*) n
+		FROM agentauth.customers c WHERE c.deleted_at IS NULL GROUP BY 1, 2, 3) d,
+		agentauth.customer_prefixes(d.e, d.f, d.l) p(prefix)
+	GROUP BY p.prefix;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+
 -- Who is locked out now.
 CREATE OR REPLACE VIEW agentauth.current_lockouts AS
 	SELECT scope, nullif(client_ip, '') AS client_ip,
@@ -257,3 +293,11 @@ CREATE OR REPLACE VIEW agentauth.weak_password_hashes AS
 	WHERE a.status <> 'deleted'
 	  AND (h.scheme <> 'bcrypt' OR h.cost < s.password_hash_cost
 	       OR a.password_hash LIKE '$2a$%');
+
+-- The prefix counts of migration 3, made again from the customers at every
+-- run of install.sql (a bulk load without the triggers, an upgrade).
+DO $$
+BEGIN
+	PERFORM agentauth.rebuild_customer_prefix_counts();
+END
+$$;

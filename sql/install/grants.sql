@@ -48,8 +48,8 @@ GRANT EXECUTE ON FUNCTION
 	agentauth.login_failed(bigint, text),
 	agentauth.agent_token_valid(bigint, uuid),
 	agentauth.refresh_rotate(text, text, integer, text, integer, boolean),
-	agentauth.customer_search(text, integer, integer),
-	agentauth.impersonate(bigint, text, boolean, text, text, text, integer, bigint),
+	agentauth.customer_search(bigint, uuid, text, integer, integer),
+	agentauth.impersonate(bigint, uuid, text, boolean, text, text, text, integer, bigint),
 	agentauth.refresh_revoke(bigint, text),
 	agentauth.refresh_revoke_mine(bigint)
 	TO agentauth_app;
@@ -61,7 +61,8 @@ GRANT EXECUTE ON FUNCTION
 	agentauth.unlock(text),
 	agentauth.unlock_ip(inet),
 	agentauth.purge_login_attempts(interval),
-	agentauth.agent_id(text)
+	agentauth.agent_id(text),
+	agentauth.rebuild_customer_prefix_counts()
 	TO agentauth_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA agentauth TO agentauth_admin;
 GRANT INSERT, UPDATE ON agentauth.agents TO agentauth_admin;

@@ -156,6 +156,25 @@ BEGIN
 END
 $$;
 
+-- 3: match counts of short prefixes, so that the customer search knows the
+-- number of matches of a broad prefix (q=a) without reading them
+-- (doc/sql-admin.md §3.9).  The rows are made below, at every run.
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM agentauth.schema_version WHERE version = 3) THEN
+		RETURN;
+	END IF;
+	-- prefix: 1 to 3 characters of lower(email), lower(first_name) or
+	-- lower(last_name); customers: the live customers that have it in one
+	-- of the three or more (each counted once)
+	CREATE TABLE agentauth.customer_prefix_counts (
+		prefix    text COLLATE "C" PRIMARY KEY,
+		customers bigint NOT NULL
+	);
+	INSERT INTO agentauth.schema_version (version) VALUES (3);
+END
+$$;
+
 -- An admin may have replaced agentauth.customers by a view over the shop's
 -- table; only agentauth's own table is touched here.
 DO $$
@@ -190,3 +209,105 @@ $$;
 DROP TRIGGER IF EXISTS agents_touch ON agentauth.agents;
 CREATE TRIGGER agents_touch BEFORE UPDATE ON agentauth.agents
 	FOR EACH ROW EXECUTE FUNCTION agentauth.agents_touch();
+
+-- The prefix counts (migration 3), which the customer search reads for the
+-- number of matches of a q of 1 to 3 characters (doc/sql-admin.md §3.9).
+-- Statement-level triggers with transition tables keep them: a bulk INSERT,
+-- UPDATE or DELETE of customers groups its rows by their three 3-character
+-- prefixes first, then changes each prefix's row once, in prefix order, so
+-- that two writers take the row locks in the same order.  A customer counts
+-- while deleted_at is NULL.  The triggers are ENABLE ALWAYS (they fire under
+-- logical replication too), and the search trusts the counts only while all
+-- four are (customer_prefix_counts_kept); install.sql rebuilds the counts at
+-- every run (rebuild_customer_prefix_counts, admin.sql).
+
+-- The prefixes that a customer whose lower-case email, first and last name
+-- begin with p_email3, p_first3 and p_last3 (their first 3 characters) has:
+-- each of length 1 to 3, each once.  A shorter value is its own prefix of
+-- its length only ('al' gives 'a' and 'al').
+CREATE OR REPLACE FUNCTION agentauth.customer_prefixes(p_email3 text, p_first3 text,
+	p_last3 text)
+RETURNS SETOF text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT DISTINCT left(v, k) COLLATE "C"
+	FROM unnest(ARRAY[p_email3, p_first3, p_last3]) v, generate_series(1, 3) k
+	WHERE length(left(v, k)) = k;
+$$;
+
+CREATE OR REPLACE FUNCTION agentauth.customers_count_prefixes() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO agentauth.customer_prefix_counts AS t (prefix, customers)
+		SELECT p.prefix, sum(d.n) FROM (
+			SELECT left(lower(c.email), 3) e, left(lower(c.first_name), 3) f,
+			       left(lower(c.last_name), 3) l, count(*) n
+			FROM new_rows c WHERE c.deleted_at IS NULL GROUP BY 1, 2, 3) d,
+			agentauth.customer_prefixes(d.e, d.f, d.l) p(prefix)
+		GROUP BY p.prefix ORDER BY p.prefix
+		ON CONFLICT (prefix) DO UPDATE SET customers = t.customers + excluded.customers;
+	ELSIF TG_OP = 'UPDATE' THEN
+		-- the new live rows count, the old ones are taken back: rows whose
+		-- names and liveness did not change cancel out (HAVING), so an
+		-- UPDATE of allow_assistance writes no counts (grouping both sides
+		-- was measured faster than pairing the rows with EXCEPT ALL)
+		INSERT INTO agentauth.customer_prefix_counts AS t (prefix, customers)
+		SELECT p.prefix, sum(d.n) FROM (
+			SELECT left(lower(c.email), 3) e, left(lower(c.first_name), 3) f,
+			       left(lower(c.last_name), 3) l, count(*) n
+			FROM new_rows c WHERE c.deleted_at IS NULL GROUP BY 1, 2, 3
+			UNION ALL
+			SELECT left(lower(c.email), 3), left(lower(c.first_name), 3),
+			       left(lower(c.last_name), 3), -count(*)
+			FROM old_rows c WHERE c.deleted_at IS NULL GROUP BY 1, 2, 3) d,
+			agentauth.customer_prefixes(d.e, d.f, d.l) p(prefix)
+		GROUP BY p.prefix HAVING sum(d.n) <> 0 ORDER BY p.prefix
+		ON CONFLICT (prefix) DO UPDATE SET customers = t.customers + excluded.customers;
+	ELSIF TG_OP = 'DELETE' THEN
+		INSERT INTO agentauth.customer_prefix_counts AS t (prefix, customers)
+		SELECT p.prefix, -sum(d.n) FROM (
+			SELECT left(lower(c.email), 3) e, left(lower(c.first_name), 3) f,
+			       left(lower(c.last_name), 3) l, count(*) n
+			FROM old_rows c WHERE c.deleted_at IS NULL GROUP BY 1, 2, 3) d,
+			agentauth.customer_prefixes(d.e, d.f, d.l) p(prefix)
+		GROUP BY p.prefix ORDER BY p.prefix
+		ON CONFLICT (prefix) DO UPDATE SET customers = t.customers + excluded.customers;
+	ELSE   -- TRUNCATE
+		DELETE FROM agentauth.customer_prefix_counts;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+-- Only on agentauth's own table: a view over the shop's table has no
+-- triggers, and the search counts its matches instead.  The three prefix
+-- indexes of migration 1 are made again if they were dropped (for a bulk
+-- load, say): install.sql keeps what the search needs.
+DO $$
+BEGIN
+	IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = 'agentauth.customers'::regclass) <> 'r' THEN
+		RETURN;
+	END IF;
+	CREATE INDEX IF NOT EXISTS customers_email_lower_idx ON agentauth.customers
+		(lower(email) text_pattern_ops);
+	CREATE INDEX IF NOT EXISTS customers_first_name_lower_idx ON agentauth.customers
+		(lower(first_name) text_pattern_ops);
+	CREATE INDEX IF NOT EXISTS customers_last_name_lower_idx ON agentauth.customers
+		(lower(last_name) text_pattern_ops);
+	CREATE OR REPLACE TRIGGER customers_prefix_counts_insert AFTER INSERT ON agentauth.customers
+		REFERENCING NEW TABLE AS new_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION agentauth.customers_count_prefixes();
+	CREATE OR REPLACE TRIGGER customers_prefix_counts_update AFTER UPDATE ON agentauth.customers
+		REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION agentauth.customers_count_prefixes();
+	CREATE OR REPLACE TRIGGER customers_prefix_counts_delete AFTER DELETE ON agentauth.customers
+		REFERENCING OLD TABLE AS old_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION agentauth.customers_count_prefixes();
+	CREATE OR REPLACE TRIGGER customers_prefix_counts_truncate AFTER TRUNCATE ON agentauth.customers
+		FOR EACH STATEMENT EXECUTE FUNCTION agentauth.customers_count_prefixes();
+	ALTER TABLE agentauth.customers ENABLE ALWAYS TRIGGER customers_prefix_counts_insert;
+	ALTER TABLE agentauth.customers ENABLE ALWAYS TRIGGER customers_prefix_counts_update;
+	ALTER TABLE agentauth.customers ENABLE ALWAYS TRIGGER customers_prefix_counts_delete;
+	ALTER TABLE agentauth.customers ENABLE ALWAYS TRIGGER customers_prefix_counts_truncate;
+END
+$$;

@@ -5,7 +5,8 @@
 -- agentauth.settings, which only DB admins may change, and a value outside
 -- them is refused (SQLSTATE AA001: the service answers 503 and logs it).
 
--- Signatures of version 1 that changed
+-- Signatures of earlier versions that changed (version 2's search and
+-- impersonation took no session to check: doc/sql-admin.md §1)
 DROP FUNCTION IF EXISTS agentauth.login_begin(text, text, integer, integer, integer, integer,
 	integer, integer);
 DROP FUNCTION IF EXISTS agentauth.login_succeeded(bigint, text, text, text, integer, integer,
@@ -16,6 +17,10 @@ DROP FUNCTION IF EXISTS agentauth.refresh_rotate(text, text, integer, text, inte
 DROP FUNCTION IF EXISTS agentauth.impersonate(bigint, text, boolean, text, text, text, integer,
 	bigint);
 DROP FUNCTION IF EXISTS agentauth.count_attempt(text, text, text, integer, integer, integer);
+DROP FUNCTION IF EXISTS agentauth.customer_search(text, integer, integer);
+DROP FUNCTION IF EXISTS agentauth.customer_matches(text, integer, integer);
+DROP FUNCTION IF EXISTS agentauth.start_impersonation(bigint, text, boolean, text, text, text,
+	integer, bigint);
 
 -- Raises AA001 unless p_ok: a setting of the service is outside the limits
 -- of agentauth.settings.
@@ -376,23 +381,53 @@ BEGIN
 END
 $$;
 
--- GET /agent-customer-search (doc/api.md §8): the first row carries the total
--- number of matches (other columns NULL), then the page of customers in id
--- order.  Prefix match ignoring case on email, first and last name, exact
--- match on the reference; %, _ and \ in q match literally.
--- How it stays fast with millions of customers: a prefix is a byte range
--- [lower(q), lower(q) with its last character incremented) that the
--- text_pattern_ops indexes serve with parameters, so the statements are
--- planned once per connection (generic plans); the count is one bitmap scan
--- over the four indexes; an early page of a large result is found by
--- walking the primary key (the first matches come soon), any other page by
--- sorting the ids from the four index scans and fetching just the page.
--- Counting a broad prefix still reads every matching row (about 0.1 s for
--- 128 000 matches, doc/performance.md).  An empty q (everyone) and a q
--- ending in U+10FFFF take the slower dynamic LIKE path.
-CREATE OR REPLACE FUNCTION agentauth.customer_search(p_q text, p_offset integer, p_limit integer)
-RETURNS TABLE (total bigint, customer_reference text, email text, first_name text,
-	last_name text)
+-- Does the search trust agentauth.customer_prefix_counts?  Only while the
+-- four triggers that keep it are on agentauth.customers and fire always
+-- (schema.sql): not with a view over the shop's table, nor after an admin
+-- disabled one (a later rebuild_customer_prefix_counts and install.sql
+-- turn them on again).
+CREATE OR REPLACE FUNCTION agentauth.customer_prefix_counts_kept() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT count(*) = 4 FROM pg_catalog.pg_trigger t
+	WHERE t.tgrelid = 'agentauth.customers'::pg_catalog.regclass AND t.tgenabled = 'A'
+	  AND t.tgname IN ('customers_prefix_counts_insert', 'customers_prefix_counts_update',
+	                   'customers_prefix_counts_delete', 'customers_prefix_counts_truncate');
+$$;
+
+-- GET /agent-customer-search (doc/api.md §8), with the agent check of the
+-- caller's token (§3.4) in the same statement: p_agent_id and p_family are
+-- the token's id_agent and sid.  outcome 'token_invalid' (one row, nothing
+-- else set): the agent is not active or the session is revoked, and nothing
+-- was searched.  Otherwise the page [p_offset, p_offset + p_limit) of the
+-- customers matching p_q in id order (outcome and total NULL), then one last
+-- row with outcome 'ok' and total, the number of matches.  Prefix match
+-- ignoring case on email, first and last name, exact match on the
+-- reference; %, _ and \ in q match literally.
+-- How it stays fast with millions of customers:
+--   - the total of a q of 1 to 3 characters is read from
+--     agentauth.customer_prefix_counts (migration 3), plus one for the
+--     customer whose reference is q if no name or email matched it already;
+--     for a longer q the count of its first 3 characters bounds it;
+--   - otherwise the page comes first, and the total is counted only when the
+--     page does not tell it: a page with fewer than p_limit customers that
+--     is the first or not empty ends the matches, so total = p_offset +
+--     its customers; a full page, or an empty one past offset 0, needs the
+--     count (for the "last" link).  When more than 5000 may match (no bound,
+--     or a bound over 5000) the count comes first, as it chooses the plan;
+--   - a prefix is a byte range [lower(q), lower(q) with its last character
+--     incremented) that the text_pattern_ops indexes serve with parameters,
+--     so the statements are planned once per connection (generic plans); a
+--     count is one bitmap scan over the four indexes; an early page of a
+--     large result is found by walking the primary key (the first matches
+--     come soon), any other page by sorting the ids from the four index scans
+--     and fetching just the page.
+-- Counting a broad prefix of 4 characters or more still reads every matching
+-- row (doc/performance.md).  An empty q (everyone) and a q ending in U+10FFFF
+-- take the slower dynamic LIKE path.
+CREATE OR REPLACE FUNCTION agentauth.customer_search(p_agent_id bigint, p_family uuid,
+	p_q text, p_offset integer, p_limit integer)
+RETURNS TABLE (outcome text, total bigint, customer_reference text, email text,
+	first_name text, last_name text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET max_parallel_workers_per_gather = 0 SET work_mem = '32MB'
 SET plan_cache_mode = force_generic_plan AS $$
@@ -402,22 +437,44 @@ DECLARE
 	hi text;
 	last_cp integer;
 	pattern text := replace(replace(replace(lower(q), '\', '\\'), '%', '\%'), '_', '\_') || '%';
-	n bigint;
+	n bigint;        -- the number of matches, once known
+	bound bigint;    -- no more than this many match, when known
+	got bigint;      -- customers on the page
 	spread float8;
 BEGIN
+	IF NOT agentauth.agent_token_valid(p_agent_id, p_family) THEN
+		RETURN QUERY SELECT 'token_invalid'::text, NULL::bigint, NULL::text, NULL::text,
+			NULL::text, NULL::text;
+		RETURN;
+	END IF;
 	IF lo <> '' AND ascii(right(lo, 1)) < 1114111 THEN
 		last_cp := ascii(right(lo, 1)) + 1;
 		IF last_cp = 55296 THEN
 			last_cp := 57344;   -- skip the surrogates
 		END IF;
 		hi := left(lo, -1) || chr(last_cp);
-		SELECT count(*) INTO n FROM agentauth.customers c WHERE c.deleted_at IS NULL AND
-			((lower(c.email) ~>=~ lo AND lower(c.email) ~<~ hi) OR
-			 (lower(c.first_name) ~>=~ lo AND lower(c.first_name) ~<~ hi) OR
-			 (lower(c.last_name) ~>=~ lo AND lower(c.last_name) ~<~ hi) OR
-			 c.customer_reference = q);
-		RETURN QUERY SELECT n, NULL::text, NULL::text, NULL::text, NULL::text;
+		IF agentauth.customer_prefix_counts_kept() THEN
+			SELECT coalesce(max(p.customers), 0) INTO bound
+			FROM agentauth.customer_prefix_counts p WHERE p.prefix = left(lo, 3);
+			IF length(lo) <= 3 THEN
+				SELECT bound + count(*) INTO n FROM agentauth.customers c
+				WHERE c.customer_reference = q AND c.deleted_at IS NULL
+				  AND NOT ((lower(c.email) ~>=~ lo AND lower(c.email) ~<~ hi) OR
+				           (lower(c.first_name) ~>=~ lo AND lower(c.first_name) ~<~ hi) OR
+				           (lower(c.last_name) ~>=~ lo AND lower(c.last_name) ~<~ hi));
+			ELSE
+				bound := bound + 1;   -- the reference
+			END IF;
+		END IF;
+		IF n IS NULL AND (bound IS NULL OR bound > 5000) THEN
+			SELECT count(*) INTO n FROM agentauth.customers c WHERE c.deleted_at IS NULL AND
+				((lower(c.email) ~>=~ lo AND lower(c.email) ~<~ hi) OR
+				 (lower(c.first_name) ~>=~ lo AND lower(c.first_name) ~<~ hi) OR
+				 (lower(c.last_name) ~>=~ lo AND lower(c.last_name) ~<~ hi) OR
+				 c.customer_reference = q);
+		END IF;
 		IF n <= p_offset THEN
+			RETURN QUERY SELECT 'ok'::text, n, NULL::text, NULL::text, NULL::text, NULL::text;
 			RETURN;
 		END IF;
 		IF n > 5000 THEN
@@ -427,7 +484,7 @@ BEGIN
 		END IF;
 		IF n > 5000 AND (p_offset + p_limit) * spread < 20000 THEN
 			-- many matches, an early page: walking the primary key finds them soon
-			RETURN QUERY SELECT NULL::bigint, c.customer_reference, c.email, c.first_name,
+			RETURN QUERY SELECT NULL::text, NULL::bigint, c.customer_reference, c.email, c.first_name,
 				c.last_name FROM agentauth.customers c WHERE c.deleted_at IS NULL AND
 				((lower(c.email) ~>=~ lo AND lower(c.email) ~<~ hi) OR
 				 (lower(c.first_name) ~>=~ lo AND lower(c.first_name) ~<~ hi) OR
@@ -436,7 +493,7 @@ BEGIN
 				ORDER BY c.id LIMIT p_limit OFFSET p_offset;
 		ELSE
 			-- otherwise: the ids of the page from the index scans, then their rows
-			RETURN QUERY SELECT NULL::bigint, c.customer_reference, c.email, c.first_name,
+			RETURN QUERY SELECT NULL::text, NULL::bigint, c.customer_reference, c.email, c.first_name,
 				c.last_name FROM (SELECT m.id FROM (
 					SELECT x.id FROM agentauth.customers x WHERE lower(x.email) ~>=~ lo
 						AND lower(x.email) ~<~ hi AND x.deleted_at IS NULL
@@ -449,39 +506,68 @@ BEGIN
 				ORDER BY m.id LIMIT p_limit OFFSET p_offset) p
 				JOIN agentauth.customers c ON c.id = p.id ORDER BY c.id;
 		END IF;
+		GET DIAGNOSTICS got = ROW_COUNT;
+		IF n IS NULL AND got < p_limit AND (p_offset = 0 OR got > 0) THEN
+			n := p_offset + got;   -- the page ends the matches
+		ELSIF n IS NULL THEN
+			SELECT count(*) INTO n FROM agentauth.customers c WHERE c.deleted_at IS NULL AND
+				((lower(c.email) ~>=~ lo AND lower(c.email) ~<~ hi) OR
+				 (lower(c.first_name) ~>=~ lo AND lower(c.first_name) ~<~ hi) OR
+				 (lower(c.last_name) ~>=~ lo AND lower(c.last_name) ~<~ hi) OR
+				 c.customer_reference = q);
+		END IF;
+		RETURN QUERY SELECT 'ok'::text, n, NULL::text, NULL::text, NULL::text, NULL::text;
 		RETURN;
 	END IF;
-	-- everyone (q empty), or a q ending in the last code point: LIKE, planned per call
-	EXECUTE 'SELECT count(*) FROM agentauth.customers c WHERE c.deleted_at IS NULL AND '
-		'(lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR lower(c.last_name) LIKE $1 '
-		'OR c.customer_reference = $2)' INTO n USING pattern, q;
-	RETURN QUERY SELECT n, NULL::text, NULL::text, NULL::text, NULL::text;
-	IF n > p_offset THEN
-		RETURN QUERY EXECUTE 'SELECT NULL::bigint, c.customer_reference, c.email, '
-			'c.first_name, c.last_name FROM agentauth.customers c WHERE c.deleted_at IS NULL '
-			'AND (lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR '
-			'lower(c.last_name) LIKE $1 OR c.customer_reference = $2) '
-			'ORDER BY c.id LIMIT $3 OFFSET $4' USING pattern, q, p_limit, p_offset;
+	-- everyone (q empty), or a q ending in the last code point: LIKE, planned
+	-- per call; the page first, then the count if the page does not tell it
+	RETURN QUERY EXECUTE 'SELECT NULL::text, NULL::bigint, c.customer_reference, c.email, '
+		'c.first_name, c.last_name FROM agentauth.customers c WHERE c.deleted_at IS NULL '
+		'AND (lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR '
+		'lower(c.last_name) LIKE $1 OR c.customer_reference = $2) '
+		'ORDER BY c.id LIMIT $3 OFFSET $4' USING pattern, q, p_limit, p_offset;
+	GET DIAGNOSTICS got = ROW_COUNT;
+	IF got < p_limit AND (p_offset = 0 OR got > 0) THEN
+		n := p_offset + got;
+	ELSE
+		EXECUTE 'SELECT count(*) FROM agentauth.customers c WHERE c.deleted_at IS NULL AND '
+			'(lower(c.email) LIKE $1 OR lower(c.first_name) LIKE $1 OR lower(c.last_name) LIKE $1 '
+			'OR c.customer_reference = $2)' INTO n USING pattern, q;
 	END IF;
+	RETURN QUERY SELECT 'ok'::text, n, NULL::text, NULL::text, NULL::text, NULL::text;
 END
 $$;
 
 
--- POST /agent-customer-impersonation-access-tokens: finds a live customer
--- (with consent when required), starts the impersonation session (a
+-- POST /agent-customer-impersonation-access-tokens, with the agent check of
+-- the caller's token (doc/api.md §3.4) in the same statement: p_agent_id and
+-- p_family are the token's id_agent and sid.  Finds a live customer (with
+-- consent when required), starts the impersonation session (a
 -- refresh-token family ending at p_session_exp, the agent token's expiry,
--- at most max_session_max_age from now) and writes the audit event.  No
--- row (NULLs) = may not impersonate.
-CREATE OR REPLACE FUNCTION agentauth.impersonate(p_agent_id bigint,
+-- at most max_session_max_age from now) and writes the audit event.
+-- outcome:
+--   'token_invalid': the agent is not active or the session is revoked;
+--                    nothing is stored or audited (as for the gate's
+--                    refusals), nothing else is set;
+--   'refused':       no such live customer (with consent when required):
+--                    audited as impersonation_refused, the rest NULL;
+--   'ok':            the session started (customer_id, customer_reference,
+--                    family_id), audited as impersonation.
+-- The token is checked before the settings, as the service's gate was.
+CREATE OR REPLACE FUNCTION agentauth.impersonate(p_agent_id bigint, p_family uuid,
 	p_customer_reference text, p_require_consent boolean, p_reason text,
 	p_client_ip text, p_token_hash text, p_refresh_ttl integer, p_session_exp bigint,
-	OUT customer_id bigint, OUT customer_reference text, OUT family_id uuid)
+	OUT outcome text, OUT customer_id bigint, OUT customer_reference text, OUT family_id uuid)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s' AS $$
 DECLARE
 	s agentauth.settings;
 	who text;
 BEGIN
+	IF NOT agentauth.agent_token_valid(p_agent_id, p_family) THEN
+		outcome := 'token_invalid';
+		RETURN;
+	END IF;
 	SELECT * INTO STRICT s FROM agentauth.settings;
 	PERFORM agentauth.require_setting(p_refresh_ttl BETWEEN 1 AND s.max_refresh_token_ttl,
 		'refresh_token_ttl');
@@ -496,12 +582,14 @@ BEGIN
 		  AND (c.allow_assistance OR NOT p_require_consent);
 	END IF;
 	IF customer_id IS NULL THEN
+		outcome := 'refused';
 		INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason,
 			customer_reference)
 		VALUES ('impersonation_refused', p_agent_id, who, nullif(p_client_ip, '')::inet,
 			left(p_reason, 1000), left(p_customer_reference, 255));
 		RETURN;
 	END IF;
+	outcome := 'ok';
 	family_id := gen_random_uuid();
 	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id,
 		session_exp, expires_at)

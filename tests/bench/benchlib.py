@@ -61,7 +61,10 @@ class Env:
     """Cluster + pool + nginx.  Subclasses set WORKERS and implement:
     fixtures(cluster): rows the benchmark needs, before the pool starts;
     pool_settings(binary, key): extra pool settings (dict);
-    checks(port): sanity requests once nginx is up, returns state entries."""
+    checks(port): sanity requests once nginx is up, returns state entries.
+    They may override make_key(path) (default: RSA 2048) and start_nginx()
+    (default: harness.Nginx's own configuration), and add to self.procs
+    (subprocess.Popen objects, terminated at teardown after nginx)."""
 
     WORKERS = 2
 
@@ -72,6 +75,7 @@ class Env:
         self.nginx = None
         self.cluster = None
         self.cluster_data = None
+        self.procs = []
 
     def fixtures(self, cluster):
         return {}
@@ -82,6 +86,14 @@ class Env:
     def checks(self, port):
         return {}
 
+    def make_key(self, path):
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                        "rsa_keygen_bits:2048", "-out", path], check=True,
+                       capture_output=True)
+
+    def start_nginx(self):
+        return harness.Nginx(self.workdir, self.pool.sock)
+
     def up(self):
         binary = os.path.join(self.build, "src", "agentauth")
         if not os.access(binary, os.X_OK):
@@ -91,9 +103,7 @@ class Env:
         self.cluster_data = os.path.join(self.workdir, "pg")
         key = os.path.join(self.workdir, "key.pem")
         say("workdir %s" % self.workdir)
-        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                        "rsa_keygen_bits:2048", "-out", key], check=True,
-                       capture_output=True)
+        self.make_key(key)
         say("starting PostgreSQL")
         cluster = harness.Cluster(self.workdir)
         self.cluster = cluster
@@ -106,7 +116,7 @@ class Env:
         self.pool = BenchPool(self.workdir, binary, cluster, key, workers=self.WORKERS,
                               extra=extra, name="agentauth")
         say("starting nginx")
-        self.nginx = harness.Nginx(self.workdir, self.pool.sock)
+        self.nginx = self.start_nginx()
         port = self.nginx.port
         base = {
             "PORT": str(port),
@@ -146,6 +156,13 @@ class Env:
                 os.kill(int(open(nginx_pid).read()), signal.SIGTERM)
         except Exception as e:
             say("teardown: nginx: %s" % e)
+        for proc in self.procs:
+            try:
+                proc.terminate()
+                proc.wait(5)
+            except Exception as e:
+                say("teardown: %s: %s" % (proc.args[0], e))
+                proc.kill()
         try:
             if self.pool is not None:
                 rc = self.pool.stop()

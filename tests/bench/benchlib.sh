@@ -98,3 +98,24 @@ cpu_diff() {
 		END { sum["rest"] = sum["busy"] - sum["workers"] - sum["postgres"] - sum["nginx"]
 		      for (k in sum) print k, sum[k] }' "$1" "$2"
 }
+
+# bench_bcrypt_ms N COST: one bcrypt hash of cost COST through libxcrypt (as
+# the service computes it; Python's crypt module), the medians of N hashes in
+# ms: "WALL CPU".  The CPU time is the one to divide by: other tenants that
+# preempt the measurement inflate the wall time, hardly the CPU time.
+bench_bcrypt_ms() {
+	"$PYTHON" -W ignore - "$1" "$2" <<'PY'
+import crypt, statistics, sys, time
+n, cost = int(sys.argv[1]), int(sys.argv[2])
+salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << cost)
+assert salt.startswith("$2b$%02d$" % cost), salt
+crypt.crypt("warm-up", salt)
+wall, cpu = [], []
+for i in range(n):
+    w, c = time.perf_counter(), time.process_time()
+    crypt.crypt("bench-pass-%d" % i, salt)
+    cpu.append(time.process_time() - c)
+    wall.append(time.perf_counter() - w)
+print("%.2f %.2f" % (statistics.median(wall) * 1000, statistics.median(cpu) * 1000))
+PY
+}

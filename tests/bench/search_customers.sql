@@ -1,5 +1,6 @@
--- One million generated customers for tests/bench/search.sh, in one
--- INSERT ... SELECT (ids 1..1000000, references DE--<id>).
+-- One million generated customers for tests/bench/search.sh (and api.sh), in
+-- one INSERT ... SELECT (ids 1..1000000, references DE--<id>); another count
+-- with -v customers=N.
 --   psql -X -v ON_ERROR_STOP=1 -d agentauth -f search_customers.sql
 --   psql -X -d agentauth -c 'VACUUM (ANALYZE) agentauth.customers'
 -- (statistics for the planner, and the visibility map for index-only scans)
@@ -14,6 +15,10 @@
 -- allow assistance; 1 % are deleted (deleted_at set: no search finds them).
 -- setseed makes the data the same on every run.
 \set ON_ERROR_STOP 1
+\if :{?customers}
+\else
+\set customers 1000000
+\endif
 SELECT setseed(0.4242);
 WITH f AS (
 	SELECT array_agg(s || e ORDER BY s, e) AS names
@@ -33,7 +38,7 @@ WITH f AS (
 	SELECT i,
 	       f.names[1 + floor(random() * cardinality(f.names))::int] AS fn,
 	       l.names[1 + floor(random() * cardinality(l.names))::int] AS ln
-	FROM generate_series(1, 1000000) i, f, l
+	FROM generate_series(1, :customers) i, f, l
 )
 INSERT INTO agentauth.customers (id, customer_reference, email, first_name, last_name,
 	allow_assistance, deleted_at)
@@ -43,4 +48,4 @@ SELECT i, 'DE--' || i,
        fn, ln, random() < 0.7,
        CASE WHEN i % 100 = 37 THEN now() - interval '30 days' END
 FROM drawn;
-SELECT setval(pg_get_serial_sequence('agentauth.customers', 'id'), 1000000);
+SELECT setval(pg_get_serial_sequence('agentauth.customers', 'id'), :customers);

@@ -1,20 +1,25 @@
 /* fuzz_verify: access-token verification (token_verify, gate_bearer).
  *
- * Two key pairs are generated at start-up (RSA 2048, never written
- * anywhere) and form the key ring; "now" is fixed, so the outcome depends
- * on the input alone.
+ * Four keys are generated at start-up (never written anywhere) and form
+ * the key ring: 0 and 1 RSA 2048 (RS256), 2 EC P-256 (ES256), 3 Ed25519
+ * (EdDSA); "now" is fixed, so the outcome depends on the input alone.
  *
- * An input whose first byte is 0x01..0x04 is a "signed" input: the rest
- * is HEADER NUL CLAIMS (JSON texts), with "@KID0@" / "@KID1@" in HEADER
- * replaced by the keys' ids; the target encodes both, signs them with key
- * (byte - 1) & 1 and verifies the result, with the issuer check on for
- * bytes 3 and 4.  That lets the fuzzer reach the header, claim and "sub"
- * parsing behind a good signature.  Any other input is the
- * Authorization header value: "Bearer <token>" or a bare token. */
+ * An input whose first byte is 0x01..0x08 is a "signed" input: the rest
+ * is HEADER NUL CLAIMS (JSON texts), with "@KID0@" .. "@KID3@" in HEADER
+ * replaced by the keys' ids; the target encodes both, signs them in the
+ * JWS form of the key's algorithm and verifies the result.  Bytes 1..4
+ * sign with key (byte - 1) & 1, bytes 5..8 with key 2 + ((byte - 5) & 1);
+ * the issuer check is on for bytes 3, 4, 7 and 8.  That lets the fuzzer
+ * reach the header, claim and "sub" parsing behind a good signature, and
+ * checks the algorithm rule: a token that verifies has the alg of the
+ * key that signed it.  Any other input is the Authorization header value:
+ * "Bearer <token>" or a bare token. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -29,13 +34,14 @@
 #define AUD "frontend"
 #define ISS "https://glue.example"
 
-static struct signing_key keys[2];
+#define NKEYS 4
+
+static struct signing_key keys[NKEYS];
 static struct keyring ring;
 
 static void
-make_key(struct signing_key *key)
+make_key(struct signing_key *key, EVP_PKEY *pk)
 {
-	EVP_PKEY *pk = EVP_RSA_gen(2048);
 	BIO *bio = BIO_new(BIO_s_mem());
 	char err[160], *pem;
 	long len;
@@ -55,15 +61,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	make_key(&keys[0]);
-	make_key(&keys[1]);
-	ring.keys[0] = &keys[0];
-	ring.keys[1] = &keys[1];
-	ring.n = 2;
+	make_key(&keys[0], EVP_RSA_gen(2048));
+	make_key(&keys[1], EVP_RSA_gen(2048));
+	make_key(&keys[2], EVP_EC_gen("P-256"));
+	make_key(&keys[3], EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
+	if (keys[0].alg != TOKEN_RS256 || keys[2].alg != TOKEN_ES256 ||
+	    keys[3].alg != TOKEN_EDDSA)
+		abort();
+	for (size_t i = 0; i < NKEYS; i++)
+		ring.keys[i] = &keys[i];
+	ring.n = NKEYS;
 	return 0;
 }
 
-static void
+/* Returns 0 if token_verify accepted token[0..len), -1 if it refused it. */
+static int
 check(const char *token, size_t len, int with_iss)
 {
 	struct verify_params p = {
@@ -75,7 +87,7 @@ check(const char *token, size_t len, int with_iss)
 	if (token_verify(&p, token, len, &info, &why) < 0) {
 		FUZZ_CHECK(why != NULL && why[0] != '\0');
 		FUZZ_CHECK(info.kind == 0 && info.agent_id == 0 && info.customer_id == 0);
-		return;
+		return -1;
 	}
 	/* what the gate and the handlers rely on */
 	FUZZ_CHECK(len > 0 && len <= TOKEN_MAX_BYTES);
@@ -86,6 +98,7 @@ check(const char *token, size_t len, int with_iss)
 	FUZZ_CHECK(info.exp + SKEW > NOW && info.iat <= NOW + SKEW);
 	FUZZ_CHECK(memchr(info.customer_reference, '\0', sizeof(info.customer_reference)));
 	FUZZ_CHECK(info.sid[0] == '\0' || strlen(info.sid) == SESSION_ID_LEN);
+	return 0;
 }
 
 /* Replaces "@KIDn@" in text[0..len) by the key ids; returns a malloc'd
@@ -100,7 +113,7 @@ with_kids(const char *text, size_t len, size_t *len_r)
 		abort();
 	for (size_t i = 0; i < len;) {
 		if (len - i >= 6 && memcmp(text + i, "@KID", 4) == 0 &&
-		    (text[i + 4] == '0' || text[i + 4] == '1') && text[i + 5] == '@') {
+		    text[i + 4] >= '0' && text[i + 4] < '0' + NKEYS && text[i + 5] == '@') {
 			memcpy(out + o, keys[text[i + 4] - '0'].kid, KID_LEN);
 			o += KID_LEN;
 			i += 6;
@@ -113,6 +126,51 @@ with_kids(const char *text, size_t len, size_t *len_r)
 	return out;
 }
 
+/* The JWS signature of data[0..n) by key, in its algorithm's form (for
+ * ES256 OpenSSL's DER made into R||S), into sig (room for 512 bytes).
+ * Returns its length.  Made here, not with src/token.c. */
+static size_t
+jws_signature(const struct signing_key *key, const unsigned char *data, size_t n,
+    unsigned char *sig)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const EVP_MD *md = key->alg == TOKEN_EDDSA ? NULL : EVP_sha256();
+	unsigned char der[128];
+	const unsigned char *p = der;
+	size_t len = key->alg == TOKEN_ES256 ? sizeof(der) : 512;
+	const BIGNUM *r, *s;
+	ECDSA_SIG *es;
+
+	if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, md, NULL, key->pkey) != 1 ||
+	    EVP_DigestSign(ctx, key->alg == TOKEN_ES256 ? der : sig, &len, data, n) != 1)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	if (key->alg != TOKEN_ES256)
+		return len;
+	es = d2i_ECDSA_SIG(NULL, &p, (long)len);
+	if (es == NULL)
+		abort();
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_bn2binpad(r, sig, 32) != 32 || BN_bn2binpad(s, sig + 32, 32) != 32)
+		abort();
+	ECDSA_SIG_free(es);
+	return 64;
+}
+
+/* The algorithm rule: a header that verified with key's signature names
+ * key's algorithm (header[0..len) has no NUL; token_verify parsed it
+ * strictly, which json-c reads the same way). */
+static void
+check_alg(const struct signing_key *key, const char *header, size_t len)
+{
+	struct json_object *h = json_tokener_parse(header), *alg;
+
+	FUZZ_CHECK(strlen(header) == len);
+	FUZZ_CHECK(h != NULL && json_object_object_get_ex(h, "alg", &alg));
+	FUZZ_CHECK(strcmp(json_object_get_string(alg), token_alg_name(key->alg)) == 0);
+	json_object_put(h);
+}
+
 static void
 signed_input(const struct signing_key *key, int with_iss, const uint8_t *data, size_t size)
 {
@@ -121,7 +179,6 @@ signed_input(const struct signing_key *key, int with_iss, const uint8_t *data, s
 	size_t clen = nul != NULL ? size - hlen - 1 : 0, h2len, n, siglen;
 	char *header = with_kids((const char *)data, hlen, &h2len), *token;
 	unsigned char sig[512];
-	EVP_MD_CTX *ctx;
 
 	token = malloc(B64URL_LEN(h2len) + B64URL_LEN(clen) + B64URL_LEN(sizeof(sig)) + 3);
 	if (token == NULL)
@@ -129,15 +186,11 @@ signed_input(const struct signing_key *key, int with_iss, const uint8_t *data, s
 	n = b64url_encode(token, (const unsigned char *)header, h2len);
 	token[n++] = '.';
 	n += b64url_encode(token + n, nul != NULL ? nul + 1 : data, clen);
-	siglen = sizeof(sig);
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) != 1 ||
-	    EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)token, n) != 1)
-		abort();
-	EVP_MD_CTX_free(ctx);
+	siglen = jws_signature(key, (unsigned char *)token, n, sig);
 	token[n++] = '.';
 	n += b64url_encode(token + n, sig, siglen);
-	check(token, n, with_iss);
+	if (check(token, n, with_iss) == 0)
+		check_alg(key, header, h2len);
 	free(token);
 	free(header);
 }
@@ -149,8 +202,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *token;
 	size_t len;
 
-	if (size > 0 && data[0] >= 1 && data[0] <= 4) {
-		signed_input(&keys[(data[0] - 1) & 1], data[0] >= 3, data + 1, size - 1);
+	if (size > 0 && data[0] >= 1 && data[0] <= 8) {
+		const struct signing_key *key = data[0] <= 4 ? &keys[(data[0] - 1) & 1] :
+		    &keys[2 + ((data[0] - 5) & 1)];
+		signed_input(key, (data[0] - 1) % 4 >= 2, data + 1, size - 1);
 		return 0;
 	}
 	/* the bytes as they are (not NUL-terminated: token_verify takes a

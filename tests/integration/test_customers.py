@@ -181,6 +181,41 @@ def test_blocked_agent_token_stops_working(env):
     expect_error(search(env, "q=sonia", tok), 401, ERR_4102, "blocked agent")
 
 
+
+@test
+def test_revoked_session_refused_by_the_endpoint_statement(env):
+    """One agent token: its check is made by the endpoint's own statement
+    (doc/api.md §3.5), which refuses a revoked session with the gate's
+    answers (4102 in X-Agent-Authorization, 001 in Authorization) and
+    stores and audits nothing."""
+    add_customers(env)
+    name = "revoked-%d@example.com" % time.time()
+    env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES ('%s', "
+                     "crypt('pw-pw-pw', gen_salt('bf', 4)))" % name)
+    tok = agent_token(env, name, "pw-pw-pw")
+    expect_eq(impersonate(env, {"customerReference": "DE--21"}, tok).status, 201, "live session")
+    env.cluster.psql("SELECT agentauth.revoke_agent_tokens('%s')" % name)
+
+    def stored():
+        return env.cluster.psql(
+            "SELECT (SELECT count(*) FROM agentauth.refresh_tokens r JOIN agentauth.agents a ON "
+            "a.id = r.agent_id WHERE a.username = '%s') || '/' || (SELECT count(*) FROM "
+            "agentauth.audit_events WHERE username = '%s' AND event LIKE 'impersonation%%')"
+            % (name, name))
+    before = stored()
+    for what, headers, body in (
+            ("X-Agent-Authorization", {"X-Agent-Authorization": "Bearer " + tok}, ERR_4102),
+            ("Authorization", {"Authorization": "Bearer " + tok}, ERR_001),
+            ("Authorization, Basic X-Agent-Authorization",
+             {"Authorization": "Bearer " + tok, "X-Agent-Authorization": "Basic YTpi"}, ERR_001)):
+        expect_error(impersonate(env, {"customerReference": "DE--21"}, headers=headers), 401,
+                     body, "impersonation, " + what)
+        expect_error(search(env, "q=sonia", headers=headers), 401, body, "search, " + what)
+        expect_error(search(env, "q=%FF", headers=headers), 401, body,
+                     "search for a q that is not text, " + what)
+    expect_eq(stored(), before, "no refresh token and no audit row stored")
+
+
 @test
 def test_impersonation_token(env):
     add_customers(env)
@@ -374,3 +409,246 @@ def test_impersonation_token_cannot_impersonate(env):
         "accessToken"]
     expect_error(impersonate(env, {"customerReference": "DE--22"}, cust), 401, ERR_4103,
                  "an impersonation token used to impersonate")
+
+
+
+def last_offset(r):
+    """The page[offset] of the "last" link, None without one."""
+    import re
+    link = r.json()["links"].get("last")
+    return None if link is None else int(re.search(r"page\[offset\]=(\d+)", link).group(1))
+
+
+@test
+def test_search_total_with_and_without_a_count(env):
+    """The total behind the "last" link, however it is found: from the
+    prefix counts (q of 1 to 3 characters), from a page that is not full
+    (first, or not empty: offset + its customers), or counted (a full page,
+    an empty page past offset 0); and the exact reference counted once."""
+    add_customers(env)
+    tok = agent_token(env)
+    # (query, customers on the page, last offset); the matches in id order:
+    # q=p: DE--25 (Per%cent), PG--1..PG--35 (36); q=pager: PG--1..PG--35 (35)
+    for q, page, last in (
+            ("q=p&page[offset]=30&page[limit]=10", ["PG--%d" % i for i in range(30, 36)], 30),
+            ("q=P&page[offset]=0&page[limit]=100", ["DE--25"] + ["PG--%d" % i for i in
+                                                                 range(1, 36)], 0),
+            ("q=pa&page[offset]=40&page[limit]=10", [], 30),
+            ("q=so", ["DE--21", "DE--23"], 0),               # Sonja is deleted
+            ("q=pager&page[offset]=30&page[limit]=10", ["PG--%d" % i for i in range(31, 36)], 30),
+            ("q=pager&page[offset]=30&page[limit]=5", ["PG--%d" % i for i in range(31, 36)], 30),
+            ("q=pager&page[offset]=35&page[limit]=5", [], 30),
+            ("q=pager&page[offset]=0&page[limit]=35", ["PG--%d" % i for i in range(1, 36)], 0),
+            ("q=pager&page[offset]=0&page[limit]=36", ["PG--%d" % i for i in range(1, 36)], 0),
+            ("q=pager&page[offset]=34&page[limit]=1", ["PG--35"], 34),
+            ("q=pagerx&page[offset]=10&page[limit]=10", [], None),
+            ("q=number3&page[offset]=0&page[limit]=2", ["PG--3", "PG--30"], 6)):
+        r = search(env, q, tok)
+        expect_eq(r.status, 200, q)
+        expect_eq(refs(r), page, q + ": customers")
+        expect_eq(last_offset(r), last, q + ": last link")
+    env.cluster.psql("""
+        INSERT INTO agentauth.customers (id, customer_reference, email, first_name, last_name,
+            allow_assistance, deleted_at) VALUES
+         (31, 'zq', 'quentin@acme.com', 'Quentin', 'Xu', true, NULL),
+         (32, 'zr', 'zr.mail@acme.com', 'Rita', 'Xu', true, NULL),
+         (33, 'zs', 'zs@acme.com', 'Sam', 'Xu', true, now())
+        ON CONFLICT (id) DO NOTHING""")
+    for q, page in (("q=zq", ["zq"]),          # by its reference only
+                    ("q=zr", ["zr"]),          # by reference and email: once
+                    ("q=zr&page[offset]=0&page[limit]=1", ["zr"]),
+                    ("q=ZQ", []),              # the reference is exact
+                    ("q=zs", []),              # deleted
+                    ("q=z", ["DE--26", "zr"]),   # Zeta, and zr's email
+                    ("q=xu", ["zq", "zr"])):
+        r = search(env, q, tok)
+        expect_eq(refs(r), page, q + ": customers")
+        expect_eq(last_offset(r), 0 if page else None, q + ": last link")
+
+
+# the prefix counts that agentauth.customer_prefix_counts should hold, made
+# here another way: every live customer, each prefix of 1 to 3 characters
+# of its lower-case email, first and last name once
+COUNTS_DIFFER = r"""
+WITH want AS (
+    SELECT x.p AS prefix, count(*) AS customers FROM agentauth.customers c,
+        LATERAL (SELECT DISTINCT left(lower(v), k) COLLATE "C" AS p
+                 FROM unnest(ARRAY[c.email, c.first_name, c.last_name]) v,
+                      generate_series(1, 3) k
+                 WHERE length(left(lower(v), k)) = k) x
+    WHERE c.deleted_at IS NULL GROUP BY x.p),
+kept AS (SELECT prefix, customers FROM agentauth.customer_prefix_counts WHERE customers <> 0)
+SELECT coalesce(string_agg(d.prefix || ':' || d.customers, ' ' ORDER BY d.prefix), '') FROM (
+    (SELECT * FROM kept EXCEPT SELECT * FROM want)
+    UNION ALL (SELECT prefix, -customers FROM want EXCEPT SELECT prefix, -customers FROM kept)) d
+"""
+
+
+@test
+def test_prefix_counts_follow_every_write(env):
+    """Bulk and single INSERT, UPDATE (names, deleted_at, id), DELETE, an
+    upsert, with the counting triggers; the search's totals follow; with a
+    trigger disabled the search counts instead, and install.sql rebuilds."""
+    add_customers(env)
+    tok = agent_token(env)
+    db = env.cluster.psql
+
+    def total(q):
+        r = search(env, q + "&page[offset]=0&page[limit]=1", tok)
+        expect_eq(r.status, 200, q)
+        last = last_offset(r)
+        return 0 if last is None else last + 1
+    try:
+        base = total("q=zeb")
+        steps = (
+            ("bulk insert", "INSERT INTO agentauth.customers (id, customer_reference, email, "
+             "first_name, last_name) SELECT 5000 + g, 'ZB--' || g, 'c' || g || '@zeb.example', "
+             "'Zebulon', 'Zeb' || g FROM generate_series(1, 40) g", 40),
+            ("one insert", "INSERT INTO agentauth.customers (id, customer_reference, email, "
+             "first_name, last_name) VALUES (5041, 'ZB--41', 'zebra@zeb.example', 'Al', 'Bo')",
+             41),
+            ("deleted", "UPDATE agentauth.customers SET deleted_at = now() "
+             "WHERE id BETWEEN 5001 AND 5005", 36),
+            ("undeleted", "UPDATE agentauth.customers SET deleted_at = NULL WHERE id = 5001", 37),
+            ("renamed", "UPDATE agentauth.customers SET first_name = 'Yannick', "
+             "last_name = 'Yu' WHERE id BETWEEN 5006 AND 5010", 32),
+            ("no name changed", "UPDATE agentauth.customers SET allow_assistance = true "
+             "WHERE id > 5000", 32),
+            ("new ids", "UPDATE agentauth.customers SET id = id + 100 WHERE id > 5030", 32),
+            ("upsert", "INSERT INTO agentauth.customers AS c (id, customer_reference, email, "
+             "first_name, last_name) SELECT 5000 + g, 'ZB--' || g, 'c' || g || '@zeb.example', "
+             "'Zebulon', 'Zeb' || g FROM generate_series(1, 12) g ON CONFLICT (id) DO UPDATE "
+             "SET first_name = excluded.first_name, last_name = excluded.last_name, "
+             "deleted_at = NULL", 41),
+            ("delete", "DELETE FROM agentauth.customers WHERE id IN (5001, 5002, 5141)", 38))
+        for what, sql, want in steps:
+            db(sql)
+            expect_eq(db(COUNTS_DIFFER), "", what + ": counts")
+            expect_eq(total("q=zeb"), base + want, what + ": total of q=zeb")
+            expect_eq(total("q=ZE"), base + want + 1, what + ": total of q=ZE (and Zeta)")
+        # a trigger off: the counts are no longer trusted, the search counts
+        db("ALTER TABLE agentauth.customers DISABLE TRIGGER customers_prefix_counts_delete")
+        db("DELETE FROM agentauth.customers WHERE id BETWEEN 5003 AND 5010")
+        expect(db(COUNTS_DIFFER) != "", "the counts are stale")
+        expect_eq(total("q=zeb"), base + 30, "stale counts: the search counts")
+        env.cluster.psql_file(env.install)
+        expect_eq(db("SELECT string_agg(tgenabled::text, '') FROM pg_trigger WHERE tgrelid = "
+                     "'agentauth.customers'::regclass AND tgname LIKE 'customers_prefix%'"),
+                  "AAAA", "install.sql turns the triggers on again")
+        expect_eq(db(COUNTS_DIFFER), "", "install.sql rebuilt the counts")
+        expect_eq(total("q=zeb"), base + 30, "after the rebuild")
+    finally:
+        db("ALTER TABLE agentauth.customers ENABLE ALWAYS TRIGGER customers_prefix_counts_delete")
+        db("DELETE FROM agentauth.customers WHERE id > 5000")
+        expect_eq(db(COUNTS_DIFFER), "", "counts after the clean-up")
+
+
+# ------------------------------------------------------------ round trips
+# One statement per search and per impersonation: the agent check of the
+# one agent token is made by the endpoint's own statement (doc/api.md §3.5).
+# Counted in the server's log, where a role of its own makes the test
+# pool's backends log every statement they execute (log_statement = all for
+# that role only, without the parameter values).
+
+EXECUTED = r"\[(\d+)\] LOG:  (?:statement|execute [^:]+): (.*)$"
+
+
+def counting_pool(env):
+    """A pool of one worker as the role agentauth_counted, whose executed
+    statements the server logs, behind an nginx of its own."""
+    import harness
+    role = "agentauth_counted"
+    if env.cluster.psql("SELECT count(*) FROM pg_roles WHERE rolname = '%s'" % role) == "0":
+        env.cluster.psql("CREATE ROLE %s LOGIN IN ROLE agentauth_app" % role)
+        env.cluster.psql("ALTER ROLE %s SET log_statement = 'all'" % role)
+        env.cluster.psql("ALTER ROLE %s SET log_parameter_max_length = 0" % role)
+    pool = harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=1,
+                        extra={"database": env.cluster.conninfo(user=role)},
+                        name="pool-counted")
+    try:
+        nginx = harness.Nginx(env.workdir, pool.sock, name="nginx-counted")
+    except Exception:
+        pool.stop()
+        raise
+    return pool, nginx
+
+
+def executed(env, since):
+    """[statement text] that the counted role's backends executed, from the
+    server's log after byte offset since."""
+    import re
+    pids = {int(p) for p in env.cluster.psql(
+        "SELECT pid FROM pg_stat_activity WHERE usename = 'agentauth_counted'").split()}
+    with open(env.cluster.log, "rb") as f:
+        f.seek(since)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    found = (re.search(EXECUTED, line) for line in lines)
+    return [m.group(2) for m in found if m is not None and int(m.group(1)) in pids]
+
+
+def count_statements(env, calls, want):
+    """Runs calls() and returns the statements executed meanwhile, waiting
+    (up to 5 s) until the log holds at least want of them."""
+    import os
+    from harness import wait_for
+    since = os.path.getsize(env.cluster.log)
+    calls()
+    got = wait_for(lambda: (lambda s: s if len(s) >= want else None)(executed(env, since)), 5)
+    return got if got is not None else executed(env, since)
+
+
+def functions(statements):
+    """The agentauth functions the statements call, in order."""
+    import re
+    return [re.search(r"agentauth\.(\w+)\(", s).group(1) if "agentauth." in s else s
+            for s in statements]
+
+
+@test
+def test_one_statement_per_search_and_impersonation(env):
+    add_customers(env)
+    pool, nginx = counting_pool(env)
+    try:
+        tok = agent_token(env)
+        port = nginx.port
+
+        def get(q, headers):
+            return request(port, "GET", SEARCH + "?" + q, None, headers)
+
+        def post(headers):
+            return request(port, "POST", IMP, {"data": {
+                "type": "agent-customer-impersonation-access-tokens",
+                "attributes": {"customerReference": "DE--21"}}}, headers)
+        agent = {"X-Agent-Authorization": "Bearer " + tok}
+        auth = {"Authorization": "Bearer " + tok}
+        # the connection is made and any statement prepared before counting
+        expect_eq(get("q=sonia", agent).status, 200, "warm-up search")
+        expect_eq(post(agent).status, 201, "warm-up impersonation")
+
+        def common():
+            for q in ("q=sonia", "q=a", "q=DE--23", "q=pager&page[offset]=30&page[limit]=10", ""):
+                expect_eq(get(q, agent).status, 200, "search %s" % q)
+            expect_eq(get("q=sonia", auth).status, 200, "search, token in Authorization")
+            for headers in (agent, auth, dict(agent, Authorization="Basic YTpi")):
+                expect_eq(post(headers).status, 201, "impersonation")
+        got = functions(count_statements(env, common, 9))
+        expect_eq(got, ["customer_search"] * 6 + ["impersonate"] * 3,
+                  "one statement each, with the agent check in it")
+
+        # the ladder needs the database to choose: the gate asks first
+        def two_tokens():
+            expect_eq(get("q=sonia", dict(agent, Authorization="Bearer " + tok)).status, 200,
+                      "two agent tokens")
+        got = functions(count_statements(env, two_tokens, 3))
+        expect_eq(got, ["agent_token_valid", "agent_token_valid", "customer_search"],
+                  "two agent tokens: each checked, then the search")
+
+        # no search statement to carry the check: the check alone
+        def no_search():
+            r = get("q=%FF", agent)
+            expect_eq((r.status, refs(r)), (200, []), "a q that is not text")
+        got = functions(count_statements(env, no_search, 1))
+        expect_eq(got, ["agent_token_valid"], "a q that is not text: the agent check alone")
+    finally:
+        nginx.stop()
+        pool.stop()

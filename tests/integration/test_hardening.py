@@ -137,9 +137,15 @@ def test_service_role_cannot_exceed_the_database_limits(env):
     expect_sql_refused(worker_sql(env, "SELECT agentauth.login_succeeded(%s, repeat('ab', 32), "
                                   "3600, 999999999, NULL, 100, 100)" % attempt),
                        "a session for 31 years")
-    expect_sql_refused(worker_sql(env, "SELECT agentauth.impersonate(1, 'DE--1', false, 'r', '', "
-                                  "repeat('cd', 32), 3600, 99999999999)"),
-                       "an impersonation session until the year 5138")
+    # impersonate checks the agent's session first: a live one of agent 1
+    expect_eq(env.login("admin@spryker.com", "change123").status, 201, "a session of agent 1")
+    sid = env.cluster.psql("SELECT family_id FROM agentauth.refresh_tokens WHERE agent_id = 1 "
+                           "AND customer_id IS NULL AND revoked_at IS NULL ORDER BY id DESC "
+                           "LIMIT 1")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.impersonate(1, '%s', 'DE--1', false, "
+                                  "'r', '', repeat('cd', 32), 3600, 99999999999)" % sid),
+                       "an impersonation session until the year 5138",
+                       "outside agentauth.settings")
     expect_sql_refused(worker_sql(env, "SELECT agentauth.refresh_rotate(repeat('ab', 32), "
                                   "repeat('cd', 32), 999999999, '', 2, false)"),
                        "a rotated token for 31 years")

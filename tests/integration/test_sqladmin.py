@@ -203,3 +203,59 @@ def test_import_from_spryker(env):
     expect_eq(env.login("backoffice@spryker.com", "change123").status, 401, "not an agent")
     expect_eq(env.login("agent@example.com", "agent-pass").status, 201, "existing agent kept")
     env.cluster.psql("DROP TABLE spy_user")
+
+
+@test
+def test_customers_as_a_view_are_counted(env):
+    """sql-admin.md §7.2: agentauth.customers replaced by a view over the
+    shop's table.  install.sql runs again, puts no counting trigger anywhere
+    and keeps no prefix counts; the search counts the matches instead, and
+    still checks the agent's session first."""
+    db = "agentauth_view"
+    env.cluster.psql("DROP DATABASE IF EXISTS %s" % db, db="postgres")
+    env.cluster.psql("CREATE DATABASE %s" % db, db="postgres")
+    try:
+        env.cluster.psql_file(env.install, db=db)
+        env.cluster.psql("""
+            CREATE TABLE public.spy_customer (id_customer integer PRIMARY KEY,
+                customer_reference varchar(255) NOT NULL UNIQUE, email varchar(255) NOT NULL,
+                first_name varchar(100), last_name varchar(100), anonymized_at timestamp);
+            INSERT INTO public.spy_customer VALUES
+              (1, 'DE--1', 'anna@x.example', 'Anna', 'Berg', NULL),
+              (2, 'DE--2', 'alex@x.example', 'Alex', 'Ander', NULL),
+              (3, 'DE--3', 'bob@x.example', 'Bob', 'Ames', now()),
+              (4, 'a', 'carl@x.example', 'Carl', NULL, NULL);
+            DROP TABLE agentauth.customers;
+            CREATE VIEW agentauth.customers AS
+            SELECT id_customer AS id, customer_reference::text AS customer_reference,
+                   email::text AS email, first_name::text AS first_name,
+                   last_name::text AS last_name, false AS allow_assistance,
+                   anonymized_at AS deleted_at
+            FROM public.spy_customer;""", db=db)
+        env.cluster.psql_file(env.install, db=db)
+        expect_eq(env.cluster.psql("SELECT (SELECT count(*) FROM agentauth.customer_prefix_counts)"
+                                   " || '/' || (SELECT count(*) FROM pg_trigger WHERE tgname LIKE "
+                                   "'customers_prefix_counts%') || '/' || "
+                                   "agentauth.customer_prefix_counts_kept()", db=db), "0/0/false",
+                  "no counts, no triggers, not trusted")
+        agent = env.cluster.psql("INSERT INTO agentauth.agents (username, password_hash) VALUES "
+                                 "('view@example.com', 'x') RETURNING id", db=db).split()[0]
+        sid = "6b2f0c8e-0d5a-4c1e-9a7b-3f1d2e4c5a60"
+        env.cluster.psql("INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, "
+                         "expires_at) VALUES ('\\x01', '%s', %s, now() + interval '1 hour')"
+                         % (sid, agent), db=db)
+
+        def found(family, q, offset, limit):
+            return env.cluster.psql(
+                "SELECT string_agg(coalesce(outcome, '-') || ':' || coalesce(total::text, '-') "
+                "|| ':' || coalesce(customer_reference, '-'), ' ') FROM agentauth.customer_search"
+                "(%s, '%s', '%s', %d, %d)" % (agent, family, q, offset, limit), db=db,
+                user="agentauth_worker")
+        # q=a: Anna, Alex (Bob Ames is deleted), and the reference 'a' once
+        expect_eq(found(sid, "a", 0, 2), "-:-:DE--1 -:-:DE--2 ok:3:-", "a full page: counted")
+        expect_eq(found(sid, "a", 2, 2), "-:-:a ok:3:-", "the last page")
+        expect_eq(found(sid, "al", 0, 10), "-:-:DE--2 ok:1:-", "a page that is not full")
+        expect_eq(found("00000000-0000-0000-0000-000000000000", "a", 0, 2),
+                  "token_invalid:-:-", "an unknown session: nothing searched")
+    finally:
+        env.cluster.psql("DROP DATABASE %s" % db, db="postgres")

@@ -103,10 +103,11 @@ class Nginx:
     """nginx on 127.0.0.1:port.  By default it mounts the pool's socket at /auth
     (split path info) and at /raw (everything in SCRIPT_NAME), with Debian's
     fastcgi_params as they are; server replaces the server block's body, and
-    http_extra goes into the http block before it (an upstream block)."""
+    http_extra goes into the http block before it (an upstream block);
+    workers is worker_processes."""
 
     def __init__(self, workdir, sock=None, server=None, user="root", name="nginx",
-                 env=None, http_extra=""):
+                 env=None, http_extra="", workers=1):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -116,7 +117,8 @@ class Nginx:
             server = DEFAULT_SERVER % {"sock": sock}
         with open(self.conf, "w") as f:
             f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "user": user,
-                                  "server": server, "http_extra": http_extra})
+                                  "server": server, "http_extra": http_extra,
+                                  "workers": workers})
         subprocess.run(["nginx", "-c", self.conf, "-p", self.dir], check=True,
                        capture_output=True, env=env)
         wait_port(self.port)
@@ -133,7 +135,7 @@ class Nginx:
 NGINX_CONF = """
 daemon on;
 user %(user)s %(user)s;
-worker_processes 1;
+worker_processes %(workers)d;
 pid %(dir)s/nginx.pid;
 error_log %(dir)s/error.log warn;
 events { worker_connections 256; }

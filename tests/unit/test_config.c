@@ -231,6 +231,38 @@ START_TEST(test_ipv6_prefix)
 }
 END_TEST
 
+START_TEST(test_db_prepared_statements)
+{
+	static const char *const on[] = { "on", "true", "yes", "1" };
+	static const char *const off[] = { "off", "false", "no", "0" };
+	char *env[] = { "AGENTAUTH_DB_PREPARED_STATEMENTS=off", NULL };
+	struct config cfg;
+	char err[256], line[64];
+
+	config_init(&cfg);
+	ck_assert_int_eq(cfg.db_prepared_statements, 1);
+	config_free(&cfg);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(line, sizeof(line), "db_prepared_statements = %s\n", off[i]);
+		ck_assert_int_eq(read_content(&cfg, line, err, sizeof(err), NULL, 0), 0);
+		ck_assert_int_eq(cfg.db_prepared_statements, 0);
+		config_free(&cfg);
+		snprintf(line, sizeof(line), "db_prepared_statements = %s\n", on[i]);
+		ck_assert_int_eq(read_content(&cfg, line, err, sizeof(err), NULL, 0), 0);
+		ck_assert_int_eq(cfg.db_prepared_statements, 1);
+		config_free(&cfg);
+	}
+	ck_assert_int_eq(read_content(&cfg, "db_prepared_statements = On\n", err, sizeof(err),
+	    NULL, 0), -1);
+	ck_assert_ptr_nonnull(strstr(err, ":1: db_prepared_statements must be true or false"));
+	config_free(&cfg);
+	config_init(&cfg);
+	ck_assert_int_eq(config_apply_env(&cfg, env, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.db_prepared_statements, 0);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_file_bad_log_level)
 {
 	struct config cfg;
@@ -627,6 +659,7 @@ config_suite(void)
 	    (int)(sizeof(bad_ints) / sizeof(bad_ints[0])));
 	tcase_add_test(tc, test_file_int_bounds);
 	tcase_add_test(tc, test_ipv6_prefix);
+	tcase_add_test(tc, test_db_prepared_statements);
 	tcase_add_test(tc, test_file_bad_log_level);
 	tcase_add_test(tc, test_file_duplicate_key);
 	tcase_add_test(tc, test_file_line_too_long);

@@ -1,6 +1,7 @@
 /* Unit tests for src/verify.c (token_verify): valid tokens, forged
- * headers and signatures, claims, structure, encoding and size, and key
- * rotation.
+ * headers and signatures, claims, structure, encoding and size, key
+ * rotation, and ES256 and EdDSA beside RS256 (the algorithm rule,
+ * cross-algorithm forgery, signature forms).
  *
  * Forged tokens are built with the kit of testutil.h from raw JSON text
  * and signed with OpenSSL, so the verifier sees exactly what an attacker
@@ -10,7 +11,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "encode.h"
 #include "suites.h"
@@ -899,6 +903,734 @@ START_TEST(test_rotation)
 }
 END_TEST
 
+/* ====================================================================== */
+/* token_verify: ES256 and EdDSA keys beside RS256, and the algorithm rule:
+ * a token's alg must be the algorithm of the key that checks it.
+ *
+ * Keys C and C2 are EC P-256 (ES256), D and D2 Ed25519 (EdDSA), P a P-384
+ * key (ES384, never configured); A and B are the RSA keys of testutil.h.
+ * Signatures are made here with OpenSSL, not with src/token.c. */
+
+static EVP_PKEY *pk_c, *pk_c2, *pk_d, *pk_d2, *pk_p384;
+static char *pem_c_pub, *pem_d_pub;
+static size_t pem_c_pub_len, pem_d_pub_len;
+static struct signing_key sk_c, sk_c2, sk_d, sk_d2;
+
+static void
+alg_keys_free(void)
+{
+	signing_key_free(&sk_c);
+	signing_key_free(&sk_c2);
+	signing_key_free(&sk_d);
+	signing_key_free(&sk_d2);
+	EVP_PKEY_free(pk_c);
+	EVP_PKEY_free(pk_c2);
+	EVP_PKEY_free(pk_d);
+	EVP_PKEY_free(pk_d2);
+	EVP_PKEY_free(pk_p384);
+	free(pem_c_pub);
+	free(pem_d_pub);
+}
+
+static void
+alg_key(EVP_PKEY *pk, struct signing_key *sk)
+{
+	size_t len;
+	char *pem = test_pem_of(pk, 1, &len);
+
+	test_signing_key(sk, pem, len);
+	free(pem);
+}
+
+/* Unchecked fixture: the keys, made once in the runner, freed at exit. */
+static void
+alg_keys_setup(void)
+{
+	test_keys_setup();
+	if (pk_c != NULL)
+		return;
+	pk_c = EVP_EC_gen("P-256");
+	pk_c2 = EVP_EC_gen("P-256");
+	pk_p384 = EVP_EC_gen("P-384");
+	pk_d = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	pk_d2 = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	ck_assert_ptr_nonnull(pk_c);
+	ck_assert_ptr_nonnull(pk_c2);
+	ck_assert_ptr_nonnull(pk_p384);
+	ck_assert_ptr_nonnull(pk_d);
+	ck_assert_ptr_nonnull(pk_d2);
+	pem_c_pub = test_pem_of(pk_c, 0, &pem_c_pub_len);
+	pem_d_pub = test_pem_of(pk_d, 0, &pem_d_pub_len);
+	atexit(alg_keys_free);
+	alg_key(pk_c, &sk_c);
+	alg_key(pk_c2, &sk_c2);
+	alg_key(pk_d, &sk_d);
+	alg_key(pk_d2, &sk_d2);
+	ck_assert_int_eq(sk_c.alg, TOKEN_ES256);
+	ck_assert_int_eq(sk_d.alg, TOKEN_EDDSA);
+	ck_assert_int_eq(sk_a.alg, TOKEN_RS256);
+}
+
+enum alg_signer {
+	AS_RS256_A,        /* RS256 by A */
+	AS_RS256_B,
+	AS_ES256_C,        /* ES256 by C: R||S, 64 bytes */
+	AS_ES256_C2,
+	AS_ES256_C_DER,    /* C's ECDSA P-256 SHA-256 signature in DER (OpenSSL's form) */
+	AS_ES384_C,        /* ECDSA with SHA-384 by C (P-256), R||S */
+	AS_ES512_C,        /* ECDSA with SHA-512 by C, R||S */
+	AS_ES384_P,        /* ES384 by the P-384 key: R||S, 96 bytes */
+	AS_EDDSA_D,        /* Ed25519 by D, 64 bytes */
+	AS_EDDSA_D2,
+	AS_PS256_A,
+	AS_HS256_C_PUB,    /* HMAC keyed with C's public PEM text */
+	AS_HS256_D_PUB,    /* HMAC keyed with D's public PEM text */
+	AS_HS256_C_X,      /* HMAC keyed with C's JWK "x" text */
+	AS_HS256_D_X,      /* HMAC keyed with D's JWK "x" text */
+	AS_EMPTY,
+};
+
+/* OpenSSL's DER ECDSA-Sig-Value of data by pk with md; *len_r bytes. */
+static unsigned char *
+ecdsa_der(EVP_PKEY *pk, const EVP_MD *md, const void *data, size_t n, size_t *len_r)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t len = (size_t)EVP_PKEY_get_size(pk);
+	unsigned char *der = malloc(len);
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_ptr_nonnull(der);
+	ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, md, NULL, pk), 1);
+	ck_assert_int_eq(EVP_DigestSign(ctx, der, &len, data, n), 1);
+	EVP_MD_CTX_free(ctx);
+	*len_r = len;
+	return der;
+}
+
+/* The JWS form R||S (each half) of a DER ECDSA-Sig-Value. */
+static unsigned char *
+der_to_raw(const unsigned char *der, size_t len, int half)
+{
+	const unsigned char *p = der;
+	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
+	const BIGNUM *r, *s;
+	unsigned char *raw = malloc(2 * (size_t)half);
+
+	ck_assert_ptr_nonnull(es);
+	ck_assert_ptr_nonnull(raw);
+	ECDSA_SIG_get0(es, &r, &s);
+	ck_assert_int_eq(BN_bn2binpad(r, raw, half), half);
+	ck_assert_int_eq(BN_bn2binpad(s, raw + half, half), half);
+	ECDSA_SIG_free(es);
+	return raw;
+}
+
+static unsigned char *
+ecdsa_raw(EVP_PKEY *pk, const EVP_MD *md, int half, const void *data, size_t n,
+    size_t *len_r)
+{
+	size_t dlen;
+	unsigned char *der = ecdsa_der(pk, md, data, n, &dlen);
+	unsigned char *raw = der_to_raw(der, dlen, half);
+
+	free(der);
+	*len_r = 2 * (size_t)half;
+	return raw;
+}
+
+static unsigned char *
+ed25519_sig(EVP_PKEY *pk, const void *data, size_t n, size_t *len_r)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *sig = malloc(64);
+	size_t len = 64;
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_ptr_nonnull(sig);
+	ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk), 1);
+	ck_assert_int_eq(EVP_DigestSign(ctx, sig, &len, data, n), 1);
+	ck_assert_uint_eq(len, 64);
+	EVP_MD_CTX_free(ctx);
+	*len_r = len;
+	return sig;
+}
+
+static unsigned char *
+hmac_of(const char *secret, const void *data, size_t n, size_t *len_r)
+{
+	unsigned char *mac = malloc(EVP_MAX_MD_SIZE);
+	unsigned int len = 0;
+
+	ck_assert_ptr_nonnull(mac);
+	ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, (int)strlen(secret), data, n, mac,
+	    &len));
+	*len_r = len;
+	return mac;
+}
+
+static unsigned char *
+alg_sign(enum alg_signer s, const void *data, size_t n, size_t *len_r)
+{
+	switch (s) {
+	case AS_RS256_A:
+		return sign_with(SIG_RS256_A, data, n, len_r);
+	case AS_RS256_B:
+		return sign_with(SIG_RS256_B, data, n, len_r);
+	case AS_PS256_A:
+		return sign_with(SIG_PS256_A, data, n, len_r);
+	case AS_EMPTY:
+		return sign_with(SIG_EMPTY, data, n, len_r);
+	case AS_ES256_C:
+		return ecdsa_raw(pk_c, EVP_sha256(), 32, data, n, len_r);
+	case AS_ES256_C2:
+		return ecdsa_raw(pk_c2, EVP_sha256(), 32, data, n, len_r);
+	case AS_ES256_C_DER:
+		return ecdsa_der(pk_c, EVP_sha256(), data, n, len_r);
+	case AS_ES384_C:
+		return ecdsa_raw(pk_c, EVP_sha384(), 32, data, n, len_r);
+	case AS_ES512_C:
+		return ecdsa_raw(pk_c, EVP_sha512(), 32, data, n, len_r);
+	case AS_ES384_P:
+		return ecdsa_raw(pk_p384, EVP_sha384(), 48, data, n, len_r);
+	case AS_EDDSA_D:
+		return ed25519_sig(pk_d, data, n, len_r);
+	case AS_EDDSA_D2:
+		return ed25519_sig(pk_d2, data, n, len_r);
+	case AS_HS256_C_PUB:
+		return hmac_of(pem_c_pub, data, n, len_r);
+	case AS_HS256_D_PUB:
+		return hmac_of(pem_d_pub, data, n, len_r);
+	case AS_HS256_C_X:
+		return hmac_of(sk_c.x_b64, data, n, len_r);
+	case AS_HS256_D_X:
+		return hmac_of(sk_d.x_b64, data, n, len_r);
+	}
+	ck_abort_msg("unknown signer %d", (int)s);
+	return NULL;
+}
+
+/* The kid of key name: "A", "B" (testutil.h), "C", "C2", "D", "D2"; NULL
+ * for none; any other text is taken as the kid itself. */
+static const char *
+kid_of(const char *name)
+{
+	static const struct {
+		const char *name;
+		const struct signing_key *key;
+	} names[] = {
+		{ "A", &sk_a }, { "B", &sk_b }, { "C", &sk_c }, { "C2", &sk_c2 },
+		{ "D", &sk_d }, { "D2", &sk_d2 },
+	};
+
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i].name) == 0)
+			return names[i].key->kid;
+	return name;
+}
+
+/* The header {"typ":"JWT","alg":alg[,"kid":kid of key]} as text. */
+static char *
+alg_header(const char *alg, const char *key)
+{
+	const char *kid = kid_of(key);
+	char *h = malloc(256);
+
+	ck_assert_ptr_nonnull(h);
+	if (kid != NULL)
+		snprintf(h, 256, "{\"typ\":\"JWT\",\"alg\":\"%s\",\"kid\":\"%s\"}", alg, kid);
+	else
+		snprintf(h, 256, "{\"typ\":\"JWT\",\"alg\":\"%s\"}", alg);
+	return h;
+}
+
+/* A token of the default claims with header text h, signed by s. */
+static char *
+header_token(const char *h, enum alg_signer s)
+{
+	struct claims c = default_claims();
+	char *payload = claims_text(&c);
+	char *h64 = test_b64url_str(h), *p64 = test_b64url_str(payload);
+	char *input = test_join(h64, p64, NULL), *sig64, *tok;
+	size_t siglen;
+	unsigned char *sig = alg_sign(s, input, strlen(input), &siglen);
+
+	sig64 = test_b64url(sig, siglen);
+	tok = test_join(h64, p64, sig64);
+	free(sig64);
+	free(sig);
+	free(input);
+	free(p64);
+	free(h64);
+	free(payload);
+	return tok;
+}
+
+/* A token of the default claims: header alg and the kid of key (NULL: no
+ * kid), signed by s. */
+static char *
+alg_token(const char *alg, const char *key, enum alg_signer s)
+{
+	char *h = alg_header(alg, key), *tok = header_token(h, s);
+
+	free(h);
+	return tok;
+}
+
+/* The header and payload of a token with the given signature bytes. */
+static char *
+with_signature(const char *tok, const unsigned char *sig, size_t siglen)
+{
+	char *sig64 = test_b64url(sig, siglen), *out;
+	char *si = strndup(tok, (size_t)(strrchr(tok, '.') - tok));
+
+	ck_assert_ptr_nonnull(si);
+	out = test_join(si, sig64, NULL);
+	free(si);
+	free(sig64);
+	return out;
+}
+
+/* The signature bytes of tok (malloc'd). */
+static unsigned char *
+signature_of(const char *tok, size_t *len_r)
+{
+	const char *s = strrchr(tok, '.') + 1;
+	unsigned char *sig = malloc(strlen(s));
+	long n;
+
+	ck_assert_ptr_nonnull(sig);
+	n = b64url_decode(sig, strlen(s), s, strlen(s));
+	ck_assert_int_ge(n, 0);
+	*len_r = (size_t)n;
+	return sig;
+}
+
+/* The forging machinery: each kind passes with its own key, with and
+ * without kid, so every refusal below is due to the one thing changed. */
+START_TEST(test_alg_baseline)
+{
+	struct keyring ring = { .keys = { &sk_a, &sk_c, &sk_d }, .n = 3 };
+	struct verify_params p = params_for(&ring, 0, "");
+	struct token_info info;
+	static const struct {
+		const char *alg, *key;
+		enum alg_signer s;
+	} ok[] = {
+		{ "RS256", "A", AS_RS256_A }, { "RS256", NULL, AS_RS256_A },
+		{ "ES256", "C", AS_ES256_C }, { "ES256", NULL, AS_ES256_C },
+		{ "EdDSA", "D", AS_EDDSA_D }, { "EdDSA", NULL, AS_EDDSA_D },
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char label[64], *tok = alg_token(ok[i].alg, ok[i].key, ok[i].s);
+		snprintf(label, sizeof(label), "%s, kid %s", ok[i].alg,
+		    ok[i].key != NULL ? ok[i].key : "-");
+		ACCEPTED(&p, tok, strlen(tok), &info, label);
+		ck_assert_int_eq(info.kind, TOKEN_AGENT);
+		ck_assert_int_eq(info.agent_id, 5);
+		free(tok);
+	}
+}
+END_TEST
+
+/* Tokens that src/token.c issues with an EC and an Ed25519 key verify, in a
+ * ring of that key alone and in a ring of all three kinds. */
+START_TEST(test_issued_es256_eddsa)
+{
+	const struct signing_key *signers[] = { &sk_c, &sk_d };
+	struct keyring all = { .keys = { &sk_a, &sk_c, &sk_d }, .n = 3 };
+	char *sub = token_agent_sub(8);
+	struct access_claims ac = {
+		.aud = AUD, .iss = NULL, .iat = NOW, .ttl = 900, .sub = sub,
+		.scopes = agent_scopes, .nscopes = 1, .act_sub = NULL,
+	};
+	struct token_info info;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct keyring one = { .keys = { signers[i] }, .n = 1 };
+		struct verify_params p = params_for(&one, 0, "");
+		char *tok = token_issue_access(signers[i], &ac), *bad;
+		size_t siglen;
+		unsigned char *sig;
+
+		ck_assert_ptr_nonnull(tok);
+		ACCEPTED(&p, tok, strlen(tok), &info, token_alg_name(signers[i]->alg));
+		ck_assert_int_eq(info.kind, TOKEN_AGENT);
+		ck_assert_int_eq(info.agent_id, 8);
+		ck_assert_int_eq(info.exp, NOW + 900);
+		p.keys = &all;
+		ACCEPTED(&p, tok, strlen(tok), &info, "ring of three kinds");
+		/* 64 signature bytes, and one bit changed is a bad signature */
+		sig = signature_of(tok, &siglen);
+		ck_assert_uint_eq(siglen, 64);
+		sig[17] ^= 0x01;
+		bad = with_signature(tok, sig, siglen);
+		REFUSED(&p, bad, strlen(bad), "one signature bit changed");
+		free(bad);
+		free(sig);
+		/* the other key of the same kind does not verify it */
+		one.keys[0] = i == 0 ? &sk_c2 : &sk_d2;
+		p.keys = &one;
+		REFUSED(&p, tok, strlen(tok), "another key of the same kind");
+		free(tok);
+	}
+	free(sub);
+}
+END_TEST
+
+/* Cross-algorithm forgery, for each ordered pair of kinds (X, Y): a
+ * signature that is valid for key Y in Y's own algorithm, under a header
+ * that says alg X, with the kid of Y or without kid.  A verifier that chose
+ * the check from the key instead of matching it with alg would accept it. */
+static const struct {
+	const char *alg;        /* X */
+	const char *key;        /* Y's name, NULL: no kid */
+	enum alg_signer s;      /* Y, in Y's algorithm */
+} cross_cases[] = {
+	{ "ES256", "A", AS_RS256_A }, { "ES256", NULL, AS_RS256_A },
+	{ "EdDSA", "A", AS_RS256_A }, { "EdDSA", NULL, AS_RS256_A },
+	{ "RS256", "C", AS_ES256_C }, { "RS256", NULL, AS_ES256_C },
+	{ "EdDSA", "C", AS_ES256_C }, { "EdDSA", NULL, AS_ES256_C },
+	{ "RS256", "D", AS_EDDSA_D }, { "RS256", NULL, AS_EDDSA_D },
+	{ "ES256", "D", AS_EDDSA_D }, { "ES256", NULL, AS_EDDSA_D },
+	/* X's own key signed, but the kid names Y */
+	{ "RS256", "C", AS_RS256_A }, { "RS256", "D", AS_RS256_A },
+	{ "ES256", "A", AS_ES256_C }, { "ES256", "D", AS_ES256_C },
+	{ "EdDSA", "A", AS_EDDSA_D }, { "EdDSA", "C", AS_EDDSA_D },
+};
+
+START_TEST(test_cross_algorithm_forgery)
+{
+	struct keyring all = { .keys = { &sk_a, &sk_c, &sk_d }, .n = 3 };
+	struct keyring rev = { .keys = { &sk_d, &sk_c, &sk_a }, .n = 3 };
+	struct verify_params p = params_for(&all, 60, "");
+	char label[96], *tok = alg_token(cross_cases[_i].alg, cross_cases[_i].key,
+	    cross_cases[_i].s);
+
+	snprintf(label, sizeof(label), "alg %s, kid %s, signer %d", cross_cases[_i].alg,
+	    cross_cases[_i].key ? cross_cases[_i].key : "-", (int)cross_cases[_i].s);
+	REFUSED(&p, tok, strlen(tok), label);
+	p.keys = &rev;
+	REFUSED(&p, tok, strlen(tok), label);
+	/* a ring that holds only the signer's key: no key of alg X at all */
+	if (cross_cases[_i].s == AS_RS256_A || cross_cases[_i].s == AS_ES256_C ||
+	    cross_cases[_i].s == AS_EDDSA_D) {
+		struct keyring only = { .n = 1 };
+		only.keys[0] = cross_cases[_i].s == AS_RS256_A ? &sk_a :
+		    cross_cases[_i].s == AS_ES256_C ? &sk_c : &sk_d;
+		p.keys = &only;
+		REFUSED(&p, tok, strlen(tok), label);
+	}
+	free(tok);
+}
+END_TEST
+
+/* Algorithms that no configured key has, and spellings of ours that are
+ * not exactly ours: always refused, whatever the ring holds. */
+static const struct {
+	const char *label;
+	const char *alg;
+	const char *key;
+	enum alg_signer s;
+} alien_cases[] = {
+	{ "none, kid C", "none", "C", AS_EMPTY },
+	{ "none, no kid", "none", NULL, AS_EMPTY },
+	{ "none with an ES256 signature", "none", NULL, AS_ES256_C },
+	{ "HS256 keyed with C's public PEM", "HS256", "C", AS_HS256_C_PUB },
+	{ "HS256 keyed with C's public PEM, no kid", "HS256", NULL, AS_HS256_C_PUB },
+	{ "HS256 keyed with D's public PEM", "HS256", "D", AS_HS256_D_PUB },
+	{ "HS256 keyed with C's x", "HS256", "C", AS_HS256_C_X },
+	{ "HS256 keyed with D's x", "HS256", "D", AS_HS256_D_X },
+	{ "ES256 header, HMAC keyed with C's PEM", "ES256", "C", AS_HS256_C_PUB },
+	{ "EdDSA header, HMAC keyed with D's PEM", "EdDSA", "D", AS_HS256_D_PUB },
+	{ "PS256 by A", "PS256", "A", AS_PS256_A },
+	{ "ES384 by C (SHA-384 on P-256)", "ES384", "C", AS_ES384_C },
+	{ "ES512 by C (SHA-512 on P-256)", "ES512", "C", AS_ES512_C },
+	{ "ES384 by a P-384 key, no kid", "ES384", NULL, AS_ES384_P },
+	{ "ES256 header, SHA-384 signature by C", "ES256", "C", AS_ES384_C },
+	{ "ES256 header, P-384 signature, no kid", "ES256", NULL, AS_ES384_P },
+	{ "ES256K by C", "ES256K", "C", AS_ES256_C },
+	{ "Ed25519 as alg", "Ed25519", "D", AS_EDDSA_D },
+	{ "Ed448 as alg", "Ed448", "D", AS_EDDSA_D },
+	{ "EDDSA", "EDDSA", "D", AS_EDDSA_D },
+	{ "eddsa", "eddsa", "D", AS_EDDSA_D },
+	{ "Eddsa", "Eddsa", NULL, AS_EDDSA_D },
+	{ "es256", "es256", "C", AS_ES256_C },
+	{ "Es256", "Es256", NULL, AS_ES256_C },
+	{ "\"ES256 \"", "ES256 ", "C", AS_ES256_C },
+	{ "\"ES256\\u0000\"", "ES256\\u0000", "C", AS_ES256_C },
+	{ "\"EdDSA\\u0000\"", "EdDSA\\u0000", NULL, AS_EDDSA_D },
+	{ "ES256 by the other EC key, kid C", "ES256", "C", AS_ES256_C2 },
+	{ "ES256 by a key not in the ring, no kid", "ES256", NULL, AS_ES256_C2 },
+	{ "ES256 by C under C2's kid", "ES256", "C2", AS_ES256_C },
+	{ "EdDSA by the other Ed25519 key, kid D", "EdDSA", "D", AS_EDDSA_D2 },
+	{ "EdDSA by a key not in the ring, no kid", "EdDSA", NULL, AS_EDDSA_D2 },
+	{ "EdDSA by D under D2's kid", "EdDSA", "D2", AS_EDDSA_D },
+	{ "ES256 in DER form", "ES256", "C", AS_ES256_C_DER },
+	{ "ES256 in DER form, no kid", "ES256", NULL, AS_ES256_C_DER },
+	{ "ES256, empty signature", "ES256", "C", AS_EMPTY },
+	{ "EdDSA, empty signature", "EdDSA", "D", AS_EMPTY },
+};
+
+START_TEST(test_alien_algorithms)
+{
+	struct keyring all = { .keys = { &sk_a, &sk_c, &sk_d }, .n = 3 };
+	struct verify_params p = params_for(&all, 60, "");
+	char *tok = alg_token(alien_cases[_i].alg, alien_cases[_i].key, alien_cases[_i].s);
+
+	REFUSED(&p, tok, strlen(tok), alien_cases[_i].label);
+	free(tok);
+}
+END_TEST
+
+/* ES256 signature bytes: exactly 64 (R||S); DER, other lengths and
+ * values outside the group are refused. */
+START_TEST(test_es256_signature_form)
+{
+	struct keyring ring = { .keys = { &sk_c }, .n = 1 };
+	struct verify_params p = params_for(&ring, 60, "");
+	struct token_info info;
+	char *tok = alg_token("ES256", "C", AS_ES256_C), *t;
+	/* the order n of P-256 */
+	static const unsigned char order[32] = {
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+		0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+	};
+	static const size_t lens[] = { 1, 8, 32, 48, 62, 63, 65, 66, 70, 71, 72, 96, 128, 256 };
+	struct keyring ac = { .keys = { &sk_a, &sk_c }, .n = 2 };
+	unsigned char big[300], *sig, *der;
+	size_t siglen, derlen;
+
+	ACCEPTED(&p, tok, strlen(tok), &info, "R||S");
+	sig = signature_of(tok, &siglen);
+	ck_assert_uint_eq(siglen, 64);
+
+	/* the same signature as DER (OpenSSL's form) */
+	{
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+		ck_assert_ptr_nonnull(es);
+		ck_assert_int_eq(ECDSA_SIG_set0(es, r, s), 1);
+		der = NULL;
+		ck_assert_int_gt((int)(derlen = (size_t)i2d_ECDSA_SIG(es, &der)), 0);
+		ECDSA_SIG_free(es);
+	}
+	ck_assert_uint_ge(derlen, 8);
+	ck_assert_uint_le(derlen, 72);
+	t = with_signature(tok, der, derlen);
+	REFUSED(&p, t, strlen(t), "the R||S signature in DER form");
+	free(t);
+	OPENSSL_free(der);
+
+	/* other lengths, the valid signature at the front */
+	memset(big, 0, sizeof(big));
+	memcpy(big, sig, 64);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char label[48];
+		snprintf(label, sizeof(label), "ES256 signature of %zu bytes", lens[i]);
+		t = with_signature(tok, big, lens[i]);
+		REFUSED(&p, t, strlen(t), label);
+		free(t);
+	}
+	/* R and S each padded to 33 bytes with a leading zero */
+	memset(big, 0, sizeof(big));
+	memcpy(big + 1, sig, 32);
+	memcpy(big + 34, sig + 32, 32);
+	t = with_signature(tok, big, 66);
+	REFUSED(&p, t, strlen(t), "R and S of 33 bytes each");
+	free(t);
+	/* S before R */
+	memcpy(big, sig + 32, 32);
+	memcpy(big + 32, sig, 32);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "S||R");
+	free(t);
+	/* zeros; R = 0; S = 0; R = n; S = n; both above n */
+	memset(big, 0, 64);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "64 zero bytes");
+	free(t);
+	memcpy(big + 32, sig + 32, 32);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "R = 0");
+	free(t);
+	memcpy(big, sig, 32);
+	memset(big + 32, 0, 32);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "S = 0");
+	free(t);
+	memcpy(big, order, 32);
+	memcpy(big + 32, sig + 32, 32);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "R = n");
+	free(t);
+	memcpy(big, sig, 32);
+	memcpy(big + 32, order, 32);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "S = n");
+	free(t);
+	memset(big, 0xff, 64);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "R and S above n");
+	free(t);
+
+	/* the ES256 signature of C under the kid of an RSA key with an RSA-sized
+	 * signature: zero-padded to 256 bytes */
+	memset(big, 0, sizeof(big));
+	memcpy(big + 256 - 64, sig, 64);
+	{
+		char *h = alg_header("RS256", "A"), *h64 = test_b64url_str(h);
+		char *rest = strchr(tok, '.'), *t2;
+		size_t tlen = strlen(h64) + strlen(rest) + 1;
+		t2 = malloc(tlen);
+		ck_assert_ptr_nonnull(t2);
+		snprintf(t2, tlen, "%s%s", h64, rest);
+		t = with_signature(t2, big, 256);
+		p.keys = &ac;
+		REFUSED(&p, t, strlen(t), "ES256 signature padded to RSA length under kid A");
+		p.keys = &ring;
+		free(t);
+		free(t2);
+		free(h64);
+		free(h);
+	}
+	free(sig);
+	free(tok);
+}
+END_TEST
+
+/* EdDSA signature bytes: exactly 64; a non-canonical S (S + L) is refused,
+ * so a signature has one form. */
+START_TEST(test_eddsa_signature_form)
+{
+	struct keyring ring = { .keys = { &sk_d }, .n = 1 };
+	struct verify_params p = params_for(&ring, 60, "");
+	struct token_info info;
+	char *tok = alg_token("EdDSA", "D", AS_EDDSA_D), *t;
+	/* L = 2^252 + 27742317777372353535851937790883648493, little-endian */
+	static const unsigned char ell[32] = {
+		0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2,
+		0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+	};
+	static const size_t lens[] = { 1, 32, 63, 65, 72, 96, 128, 256 };
+	unsigned char big[300], *sig;
+	size_t siglen;
+
+	ACCEPTED(&p, tok, strlen(tok), &info, "Ed25519");
+	sig = signature_of(tok, &siglen);
+	ck_assert_uint_eq(siglen, 64);
+	memset(big, 0, sizeof(big));
+	memcpy(big, sig, 64);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char label[48];
+		snprintf(label, sizeof(label), "EdDSA signature of %zu bytes", lens[i]);
+		t = with_signature(tok, big, lens[i]);
+		REFUSED(&p, t, strlen(t), label);
+		free(t);
+	}
+	/* S + L: the same signature, written non-canonically (S < 2^253, so
+	 * S + L fits in 32 bytes) */
+	{
+		unsigned carry = 0;
+		memcpy(big, sig, 64);
+		for (int i = 0; i < 32; i++) {
+			unsigned v = (unsigned)sig[32 + i] + ell[i] + carry;
+			big[32 + i] = (unsigned char)v;
+			carry = v >> 8;
+		}
+		ck_assert_uint_eq(carry, 0);
+		t = with_signature(tok, big, 64);
+		REFUSED(&p, t, strlen(t), "S + L");
+		free(t);
+	}
+	memset(big, 0, 64);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "64 zero bytes");
+	free(t);
+	/* R and S swapped */
+	memcpy(big, sig + 32, 32);
+	memcpy(big + 32, sig, 32);
+	t = with_signature(tok, big, 64);
+	REFUSED(&p, t, strlen(t), "S||R");
+	free(t);
+	free(sig);
+	free(tok);
+}
+END_TEST
+
+/* Key rotation across algorithms: [ES256 signing, RS256 old] verifies both
+ * kinds during the overlap; each key's tokens end with its removal. */
+START_TEST(test_rotation_across_algorithms)
+{
+	struct keyring next = { .keys = { &sk_a, &sk_c }, .n = 2 };     /* step 1 */
+	struct keyring overlap = { .keys = { &sk_c, &sk_a }, .n = 2 };  /* step 2 */
+	struct keyring retired = { .keys = { &sk_c }, .n = 1 };         /* step 3 */
+	struct keyring three = { .keys = { &sk_d, &sk_c, &sk_a }, .n = 3 };
+	struct keyring ed_only = { .keys = { &sk_d }, .n = 1 };
+	struct verify_params p = params_for(&overlap, 60, "");
+	struct token_info info;
+	char *sub = token_agent_sub(9);
+	struct access_claims ac = {
+		.aud = AUD, .iss = NULL, .iat = NOW, .ttl = 900, .sub = sub,
+		.scopes = agent_scopes, .nscopes = 1, .act_sub = NULL,
+	};
+	char *old = token_issue_access(&sk_a, &ac), *new = token_issue_access(&sk_c, &ac);
+	char *ed = token_issue_access(&sk_d, &ac);
+	char *old_nokid = alg_token("RS256", NULL, AS_RS256_A);
+	char *new_nokid = alg_token("ES256", NULL, AS_ES256_C);
+	char *ed_nokid = alg_token("EdDSA", NULL, AS_EDDSA_D);
+
+	ck_assert_ptr_nonnull(old);
+	ck_assert_ptr_nonnull(new);
+	ck_assert_ptr_nonnull(ed);
+
+	p.keys = &next;
+	ACCEPTED(&p, old, strlen(old), &info, "step 1: RS256 signs");
+	ACCEPTED(&p, new, strlen(new), &info, "step 1: ES256 published");
+	REFUSED(&p, ed, strlen(ed), "step 1: EdDSA not configured");
+
+	p.keys = &overlap;
+	ACCEPTED(&p, new, strlen(new), &info, "overlap: ES256 token");
+	ck_assert_int_eq(info.agent_id, 9);
+	ACCEPTED(&p, old, strlen(old), &info, "overlap: RS256 token of the old key");
+	ACCEPTED(&p, old_nokid, strlen(old_nokid), &info, "overlap: RS256, no kid");
+	ACCEPTED(&p, new_nokid, strlen(new_nokid), &info, "overlap: ES256, no kid");
+	REFUSED(&p, ed, strlen(ed), "overlap: EdDSA token");
+	REFUSED(&p, ed_nokid, strlen(ed_nokid), "overlap: EdDSA token, no kid");
+
+	p.keys = &retired;
+	ACCEPTED(&p, new, strlen(new), &info, "retired: ES256 token");
+	ACCEPTED(&p, new_nokid, strlen(new_nokid), &info, "retired: ES256, no kid");
+	REFUSED(&p, old, strlen(old), "retired: RS256 token");
+	REFUSED(&p, old_nokid, strlen(old_nokid), "retired: RS256, no kid");
+
+	p.keys = &three;
+	ACCEPTED(&p, ed, strlen(ed), &info, "three kinds: EdDSA");
+	ACCEPTED(&p, ed_nokid, strlen(ed_nokid), &info, "three kinds: EdDSA, no kid");
+	ACCEPTED(&p, new, strlen(new), &info, "three kinds: ES256");
+	ACCEPTED(&p, old, strlen(old), &info, "three kinds: RS256");
+	ACCEPTED(&p, old_nokid, strlen(old_nokid), &info, "three kinds: RS256, no kid");
+
+	p.keys = &ed_only;
+	ACCEPTED(&p, ed, strlen(ed), &info, "EdDSA alone");
+	REFUSED(&p, new, strlen(new), "EdDSA alone: ES256 token");
+	REFUSED(&p, old, strlen(old), "EdDSA alone: RS256 token");
+	REFUSED(&p, new_nokid, strlen(new_nokid), "EdDSA alone: ES256, no kid");
+	REFUSED(&p, old_nokid, strlen(old_nokid), "EdDSA alone: RS256, no kid");
+
+	free(old_nokid);
+	free(new_nokid);
+	free(ed_nokid);
+	free(old);
+	free(new);
+	free(ed);
+	free(sub);
+}
+END_TEST
 
 Suite *
 verify_suite(void)
@@ -926,6 +1658,22 @@ verify_suite(void)
 	tcase_add_test(tc, test_oversize_not_read);
 	tcase_add_test(tc, test_modified_after_signing);
 	tcase_add_test(tc, test_rotation);
+	suite_add_tcase(s, tc);
+
+	/* ES256 and EdDSA beside RS256: EC and Ed25519 keys made once in the
+	 * runner (with the RSA keys), freed at exit */
+	tc = tcase_create("algorithms");
+	tcase_add_unchecked_fixture(tc, alg_keys_setup, NULL);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_alg_baseline);
+	tcase_add_test(tc, test_issued_es256_eddsa);
+	tcase_add_loop_test(tc, test_cross_algorithm_forgery, 0,
+	    (int)(sizeof(cross_cases) / sizeof(cross_cases[0])));
+	tcase_add_loop_test(tc, test_alien_algorithms, 0,
+	    (int)(sizeof(alien_cases) / sizeof(alien_cases[0])));
+	tcase_add_test(tc, test_es256_signature_form);
+	tcase_add_test(tc, test_eddsa_signature_form);
+	tcase_add_test(tc, test_rotation_across_algorithms);
 	suite_add_tcase(s, tc);
 	return s;
 }
