@@ -126,17 +126,14 @@ class Env(benchlib.Env):
                        check=True, capture_output=True)
 
     def fixtures(self, cluster):
-        # A successful login re-hashes a stored hash weaker than new hashes
-        # ($2a$, or a cost below settings.password_hash_cost) at that cost:
-        # the agents would not keep their costs.  So the hashes are $2b$
-        # (pgcrypto writes $2a$; for a password this short $2a$ and $2b$ are
-        # the same function and work) and new hashes cost 4, the lowest
-        # cost here.  checks() makes sure that no hash changed.
-        cluster.psql("UPDATE agentauth.settings SET password_hash_cost = 4")
+        # The agents must keep their costs (benchlib.keep_hash_costs): new
+        # hashes cost 4, the lowest cost here.  checks() makes sure that no
+        # hash changed.
+        benchlib.keep_hash_costs(cluster, 4)
         for username, cost, status in AGENTS:
             cluster.psql("INSERT INTO agentauth.agents (username, password_hash, status) "
-                         "VALUES ('%s', '$2b$' || substr(crypt('%s', gen_salt('bf', %d)), 5), "
-                         "'%s')" % (username, PASSWORD, cost, status))
+                         "VALUES ('%s', %s, '%s')"
+                         % (username, benchlib.bcrypt_sql(PASSWORD, cost), status))
         self.hashes = self.hash_prefixes(cluster)
         return {"PASSWORD": PASSWORD, "TOKEN_AGENT": "bench@x", "LOGIN_AGENT": "login10@x",
                 "BLOCKED_AGENT": "blocked@x"}

@@ -43,6 +43,21 @@ def say(msg):
     print("# " + msg, file=sys.stderr, flush=True)
 
 
+def keep_hash_costs(cluster, cost):
+    """Makes cost the cost of new hashes, so that no fixture hash of that
+    cost is re-hashed at login (a successful login re-hashes a stored hash
+    weaker than new hashes: $2a$, or a cost below
+    agentauth.settings.password_hash_cost)."""
+    cluster.psql("UPDATE agentauth.settings SET password_hash_cost = %d" % cost)
+
+
+def bcrypt_sql(password, cost):
+    """A SQL expression for a $2b$ bcrypt hash of password at cost (pgcrypto
+    writes $2a$, which a login would re-hash; for a password this short $2a$
+    and $2b$ are the same function and work)."""
+    return "'$2b$' || substr(crypt('%s', gen_salt('bf', %d)), 5)" % (password, cost)
+
+
 class BenchPool(harness.Pool):
     """harness.Pool that does not leave the pool running when its socket does
     not show up (harness.Pool.__init__ would raise with the process alive and
