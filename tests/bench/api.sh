@@ -104,36 +104,9 @@ done
 [[ ${BENCH_KEY:-rsa} =~ ^(rsa|ec|ed25519)$ ]] || usage_error "BENCH_KEY must be rsa, ec or ed25519"
 [[ ${BENCH_KEEP_CONN:-on} =~ ^(on|off)$ ]] || usage_error "BENCH_KEEP_CONN must be on or off"
 
-tmp=
-helper_pid=
-wrk_pid=
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	if [[ -n $wrk_pid ]] && kill -0 "$wrk_pid" 2>/dev/null; then
-		kill -TERM "$wrk_pid" 2>/dev/null || true
-		wait "$wrk_pid" 2>/dev/null || true
-	fi
-	if [[ -n $helper_pid ]] && kill -0 "$helper_pid" 2>/dev/null; then
-		kill -TERM "$helper_pid" 2>/dev/null || true
-		wait "$helper_pid" 2>/dev/null || true
-	fi
-	if [[ -n $tmp && -f $tmp/env.log ]] && grep -q '^# teardown' "$tmp/env.log"; then
-		grep '^# teardown' "$tmp/env.log" >&2
-	fi
-	[[ -n $tmp ]] && rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
 die() {
 	# api_env.py's word on a refused signing key, last and plain
-	if [[ -n $tmp && -f $tmp/env.log ]] && grep -q 'refuses the signing key' "$tmp/env.log"; then
+	if [[ -n ${tmp:-} && -f $tmp/env.log ]] && grep -q 'refuses the signing key' "$tmp/env.log"; then
 		echo "api.sh: $(sed -n 's/^# setup failed: RuntimeError: //p' "$tmp/env.log")" >&2
 	fi
 	echo "api.sh: $*" >&2

@@ -1,6 +1,35 @@
 # shellcheck shell=bash disable=SC2034  # st is read by the sourcing script
 # Shared by the benchmark scripts (sourced, not run).  Expects ROOT, BUILD,
 # BENCH_DIR, CORES, PYTHON and a die() function; sets tmp, helper_pid and st.
+# Sourcing it sets the traps that stop wrk (wrk_pid) and the environment
+# helper (helper_pid) and remove tmp on exit, Ctrl-C included.
+
+tmp=
+helper_pid=
+wrk_pid=
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	if [[ -n $wrk_pid ]] && kill -0 "$wrk_pid" 2>/dev/null; then
+		kill -TERM "$wrk_pid" 2>/dev/null || true
+		wait "$wrk_pid" 2>/dev/null || true
+	fi
+	if [[ -n $helper_pid ]] && kill -0 "$helper_pid" 2>/dev/null; then
+		kill -TERM "$helper_pid" 2>/dev/null || true
+		wait "$helper_pid" 2>/dev/null || true
+	fi
+	if [[ -n $tmp && -f $tmp/env.log ]] && grep -q '^# teardown' "$tmp/env.log"; then
+		grep '^# teardown' "$tmp/env.log" >&2
+	fi
+	[[ -n $tmp ]] && rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # bench_build: builds BUILD if it has no binary (autoreconf only when
 # configure is missing or older than its sources: the generated files in the

@@ -56,33 +56,6 @@ for phase in "${PHASES[@]}"; do
 	}
 done
 
-tmp=
-helper_pid=
-wrk_pid=
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	if [[ -n $wrk_pid ]] && kill -0 "$wrk_pid" 2>/dev/null; then
-		kill -TERM "$wrk_pid" 2>/dev/null || true
-		wait "$wrk_pid" 2>/dev/null || true
-	fi
-	if [[ -n $helper_pid ]] && kill -0 "$helper_pid" 2>/dev/null; then
-		kill -TERM "$helper_pid" 2>/dev/null || true
-		wait "$helper_pid" 2>/dev/null || true
-	fi
-	if [[ -n $tmp && -f $tmp/env.log ]] && grep -q '^# teardown' "$tmp/env.log"; then
-		grep '^# teardown' "$tmp/env.log" >&2
-	fi
-	[[ -n $tmp ]] && rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
 die() {
 	echo "search.sh: $*" >&2
 	exit 2
