@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,25 +150,59 @@ write_response(FCGX_Request *fr, const struct response *res)
 }
 
 /* The read deadline (read_timeout; doc/security.md "FastCGI connections:
- * smuggling and stalls").  libfcgi has no timeouts.  alarm() raises
- * SIGALRM when a connection's time is up, and the handler shuts the
- * connection down both ways: the read or write libfcgi is blocked in
- * returns (EINTR, the handler has no SA_RESTART), and every later one ends
- * at once, however the peer trickles.  (SO_RCVTIMEO would bound each read
- * only, and Linux does not pass it from a Unix listening socket to the
- * connections it accepts.) */
+ * smuggling and stalls").  libfcgi has no timeouts.  A SIGALRM handler
+ * shuts the connection down both ways when its time is up: the read or
+ * write libfcgi is blocked in is restarted (SA_RESTART) and ends at once,
+ * and so does every later one, however the peer trickles.  (SO_RCVTIMEO
+ * would bound each read only, and Linux does not pass it from a Unix
+ * listening socket to the connections it accepts.)
+ *
+ * The timer is not set and cancelled around each phase, which cost four
+ * system calls per request: starting a phase stores its end, and only
+ * arms the timer when none would fire by then; stopping one only clears
+ * the end.  A timer that fires early (a phase ended, a later one began)
+ * is armed again for what is left of the current phase, and one that
+ * fires with no phase running does nothing; at most one such signal per
+ * read_timeout reaches a busy worker, and what it interrupts is restarted
+ * or retried (poll and epoll_pwait return EINTR: their callers loop). */
 static volatile sig_atomic_t deadline_fd = -1;
 static volatile sig_atomic_t deadline_passed;
+static _Atomic long long deadline_at;   /* monotonic ms; 0: no phase */
+static _Atomic long long timer_at;      /* when the armed timer fires; 0: not armed */
+
+/* Arms the timer ms from now (at least 1 ms); now + ms is stored in
+ * timer_at.  Async-signal-safe. */
+static void
+arm_timer(long long now, long long ms)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+
+	if (ms < 1)
+		ms = 1;
+	it.it_value.tv_sec = (time_t)(ms / 1000);
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	timer_at = now + ms;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
 
 static void
 on_deadline(int sig)
 {
 	int saved = errno;
+	long long at = deadline_at, now;
 
 	(void)sig;
-	deadline_passed = 1;
-	if (deadline_fd >= 0)
-		shutdown(deadline_fd, SHUT_RDWR);
+	timer_at = 0;
+	if (at != 0) {
+		now = monotonic_ms();
+		if (now >= at) {
+			deadline_passed = 1;
+			if (deadline_fd >= 0)
+				shutdown(deadline_fd, SHUT_RDWR);
+		} else {
+			arm_timer(now, at - now);
+		}
+	}
 	errno = saved;
 }
 
@@ -176,16 +211,23 @@ on_deadline(int sig)
 static void
 deadline_start(int fd, long seconds)
 {
-	/* no alarm is pending: every start follows a deadline_stop */
+	long long now = monotonic_ms(), at = now + seconds * 1000LL, armed;
+
 	deadline_passed = 0;
 	deadline_fd = fd;
-	alarm((unsigned)seconds);
+	deadline_at = at;
+	/* a timer that fires by then re-arms itself for the rest; a handler
+	 * run between the load and the arming leaves at most a later timer,
+	 * which the store below replaces */
+	armed = timer_at;
+	if (armed == 0 || armed > at)
+		arm_timer(now, at - now);
 }
 
 static void
 deadline_stop(void)
 {
-	alarm(0);
+	deadline_at = 0;
 	deadline_fd = -1;
 }
 
@@ -522,7 +564,9 @@ worker_loop(struct app *app, int listen_fd)
 	sa.sa_handler = on_stop;
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_deadline;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_flags = 0;
 	/* The stop signals are taken only while the worker waits (epoll_pwait
 	 * unblocks them): one that came while it served is seen there, and
 	 * none can slip in between the check of stop_requested and the wait. */

@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "encode.h"
@@ -134,6 +135,37 @@ token_alg_name(enum token_alg alg)
 	return "?";
 }
 
+/* The digest of key's algorithm: SHA-256, or none for EdDSA (Ed25519 is
+ * one-shot: EVP_DigestSign and EVP_DigestVerify with a NULL digest). */
+static const EVP_MD *
+alg_md(enum token_alg alg)
+{
+	return alg == TOKEN_EDDSA ? NULL : EVP_sha256();
+}
+
+/* Initialises the contexts that each signature and verification copies
+ * (an initialisation looks the algorithm up in OpenSSL's provider tables:
+ * about 6 us, against 4 us saved per RS256 verification and 8 us per
+ * ES256 signature by a copy).  A key without a private part gets no
+ * signing context.  Returns 0, or -1 when the verification context cannot
+ * be made. */
+static int
+key_contexts(struct signing_key *key)
+{
+	key->verify_ctx = EVP_MD_CTX_new();
+	if (key->verify_ctx == NULL ||
+	    EVP_DigestVerifyInit(key->verify_ctx, NULL, alg_md(key->alg), NULL, key->pkey) != 1)
+		return -1;
+	key->sign_ctx = EVP_MD_CTX_new();
+	if (key->sign_ctx != NULL &&
+	    EVP_DigestSignInit(key->sign_ctx, NULL, alg_md(key->alg), NULL, key->pkey) != 1) {
+		EVP_MD_CTX_free(key->sign_ctx);
+		key->sign_ctx = NULL;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
 static int
 key_finish(struct signing_key *key, char *err, size_t errlen)
 {
@@ -181,7 +213,7 @@ key_finish(struct signing_key *key, char *err, size_t errlen)
 	    "{\"typ\":\"JWT\",\"alg\":\"%s\",\"kid\":\"%s\"}", token_alg_name(key->alg),
 	    key->kid);
 	key->header_b64 = b64url_dup((unsigned char *)header, hlen);
-	if (key->header_b64 == NULL)
+	if (key->header_b64 == NULL || key_contexts(key) < 0)
 		goto oom;
 	return 0;
 oom:
@@ -330,6 +362,8 @@ jwks_document(const struct signing_key *const *keys, size_t n, size_t *len_r)
 void
 signing_key_free(struct signing_key *key)
 {
+	EVP_MD_CTX_free(key->verify_ctx);
+	EVP_MD_CTX_free(key->sign_ctx);
 	EVP_PKEY_free(key->pkey);
 	free(key->n_b64);
 	free(key->e_b64);
@@ -381,14 +415,6 @@ es256_to_der(const unsigned char *sig, unsigned char **der_r)
 	return len;
 }
 
-/* The digest of key's algorithm: SHA-256, or none for EdDSA (Ed25519 is
- * one-shot: EVP_DigestSign and EVP_DigestVerify with a NULL digest). */
-static const EVP_MD *
-alg_md(enum token_alg alg)
-{
-	return alg == TOKEN_EDDSA ? NULL : EVP_sha256();
-}
-
 int
 signing_key_verify(const struct signing_key *key, const void *data, size_t len,
     const unsigned char *sig, size_t siglen)
@@ -419,7 +445,7 @@ signing_key_verify(const struct signing_key *key, const void *data, size_t len,
 	}
 	ctx = EVP_MD_CTX_new();
 	if (ctx != NULL)
-		ok = EVP_DigestVerifyInit(ctx, NULL, alg_md(key->alg), NULL, key->pkey) == 1 &&
+		ok = EVP_MD_CTX_copy_ex(ctx, key->verify_ctx) == 1 &&
 		    EVP_DigestVerify(ctx, sig, siglen, data, len) == 1;
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_free(der);
@@ -438,8 +464,8 @@ jws_sign(const struct signing_key *key, const unsigned char *data, size_t len,
 	size_t derlen = sizeof(der);
 	int rc = -1;
 
-	if (ctx == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, alg_md(key->alg), NULL, key->pkey) != 1)
+	if (ctx == NULL || key->sign_ctx == NULL ||
+	    EVP_MD_CTX_copy_ex(ctx, key->sign_ctx) != 1)
 		goto out;
 	if (key->alg == TOKEN_ES256) {
 		/* DER of P-256: at most 72 bytes */

@@ -43,6 +43,10 @@ struct signing_key {
 	char *x_b64;
 	char *y_b64;
 	char *header_b64;       /* encoded JOSE header, built once */
+	/* initialised once for pkey; each verification and signature works
+	 * on a copy.  sign_ctx is NULL for a key without a private part. */
+	EVP_MD_CTX *verify_ctx;
+	EVP_MD_CTX *sign_ctx;
 };
 
 /* The JOSE "alg" name of alg: "RS256", "ES256" or "EdDSA" (static). */

@@ -474,6 +474,46 @@ def test_slow_peer_within_read_timeout_is_served(env):
         expect_eq(pool.stop(), 0, "pool exit status")
 
 
+@test
+def test_timer_of_an_earlier_request_does_not_cut_a_later_one(env):
+    """The worker does not cancel its timer after each request: a timer
+    armed for an earlier request fires while a later one is being read,
+    and must neither cut that read short nor end its connection (the
+    later request has read_timeout of its own)."""
+    pool = deadline_pool(env, "fcgi-early-timer")
+    try:
+        s = connect(pool.sock)
+        try:
+            t0 = time.time()
+            expect(health_on(s, "the first request").startswith(b"Status: 200"),
+                   "the first request is served")
+            # the next request on the kept connection arrives in pieces
+            # from 1 s before the first request's timer fires until 1 s
+            # after (the pace of the client, not a wait for a result)
+            time.sleep(max(0.0, t0 + READ_TIMEOUT - 1.0 - time.time()))
+            msg = request_bytes(health_params(), keep=True)
+            step = len(msg) // 8 + 1
+            for i in range(0, len(msg), step):
+                s.sendall(msg[i:i + step])
+                time.sleep(0.25)
+            expect(time.time() - t0 > READ_TIMEOUT + 0.5,
+                   "the first request's timer fired during the second's read")
+            recs, data = [], b""
+            s.settimeout(10)
+            while not any(t == END for t, i, c in recs):
+                chunk = s.recv(65536)
+                expect(chunk, "an answer to the second request")
+                data += chunk
+                recs = parse_records(data)
+            expect(stdout_of(recs).startswith(b"Status: 200"), "the second request is served")
+            expect(health_on(s, "a third request").startswith(b"Status: 200"),
+                   "the connection is still kept")
+        finally:
+            s.close()
+    finally:
+        expect_eq(pool.stop(), 0, "pool exit status")
+
+
 def health_on(s, what):
     """GET /health on the kept connection s (which stays kept); returns the
     answer's FastCGI stdout."""
