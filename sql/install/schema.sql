@@ -193,8 +193,10 @@ BEGIN
 END
 $$;
 DROP TRIGGER IF EXISTS audit_events_append_only ON agentauth.audit_events;
+-- statement-level: an UPDATE or DELETE is refused even when it matches no
+-- row (a row trigger would let it pass on an empty table)
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON agentauth.audit_events
-	FOR EACH ROW EXECUTE FUNCTION agentauth.audit_events_append_only();
+	FOR EACH STATEMENT EXECUTE FUNCTION agentauth.audit_events_append_only();
 DROP TRIGGER IF EXISTS audit_events_no_truncate ON agentauth.audit_events;
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON agentauth.audit_events
 	FOR EACH STATEMENT EXECUTE FUNCTION agentauth.audit_events_append_only();

@@ -296,9 +296,15 @@ $$;
 -- (plpgsql, not sql: PostgreSQL plans a SQL function that it cannot inline,
 -- as a SECURITY DEFINER one, at every call; plpgsql keeps its plans for the
 -- session.  Measured: 0.40 ms a call as sql, doc/performance.md.)
+-- enable_seqscan off, here and in the other functions that find tokens:
+-- a worker's connection keeps its plans, and one made while refresh_tokens
+-- was small (a new installation) would scan the whole table at every call
+-- once it has grown, until the next ANALYZE (test_database.py
+-- token_checks_use_the_index_after_the_table_grew).
 CREATE OR REPLACE FUNCTION agentauth.agent_token_valid(p_agent_id bigint, p_family uuid)
 RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off AS $$
 BEGIN
 	-- one walk of the session's own rows (the family index), whatever the
 	-- planner guesses for a generic plan: with "agent_id = $1" beside it,
@@ -326,7 +332,7 @@ CREATE OR REPLACE FUNCTION agentauth.refresh_rotate(p_token_hash text, p_new_has
 	OUT outcome text, OUT agent_id bigint, OUT customer_id bigint,
 	OUT customer_reference text, OUT session_exp bigint, OUT family_id uuid)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-SET lock_timeout = '1s' AS $$
+SET lock_timeout = '1s' SET enable_seqscan = off AS $$
 DECLARE
 	s agentauth.settings;
 	t record;
@@ -623,7 +629,8 @@ $$;
 -- belongs to the calling agent; other agents' tokens stay valid.
 CREATE OR REPLACE FUNCTION agentauth.refresh_revoke(p_agent_id bigint, p_token_hash text)
 RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off AS $$
 DECLARE
 	n integer;
 BEGIN

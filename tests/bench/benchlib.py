@@ -120,7 +120,9 @@ class Env:
         say("workdir %s" % self.workdir)
         self.make_key(key)
         say("starting PostgreSQL")
-        cluster = harness.Cluster(self.workdir)
+        # fsync on, as PostgreSQL ships: a refresh or an impersonation
+        # waits for its commit to reach the disk, as in production
+        cluster = harness.Cluster(self.workdir, durable=True)
         self.cluster = cluster
         cluster.psql("CREATE DATABASE agentauth", db="postgres")
         cluster.psql_file(os.path.join(harness.ROOT, "sql", "install.sql"))

@@ -378,3 +378,46 @@ def test_prepared_statement_whose_function_changed_its_result(env):
         if pool is not None:
             pool.stop()
         env.cluster.psql("DROP DATABASE %s" % db, db="postgres")
+
+
+@test
+def test_token_checks_use_the_index_after_the_table_grew(env):
+    """A worker's connection keeps its plans: one made while refresh_tokens
+    was small (a new installation) scanned the whole table at every agent
+    check once it had grown, until the next ANALYZE.  The token functions
+    plan with the index, whatever the table's size was."""
+    db = "agentauth_plans"
+    env.cluster.psql("DROP DATABASE IF EXISTS %s" % db, db="postgres")
+    env.cluster.psql("CREATE DATABASE %s" % db, db="postgres")
+    try:
+        env.cluster.psql_file(env.install, db=db)
+        env.cluster.psql(
+            "INSERT INTO agentauth.agents (id, username, password_hash, first_name, last_name) "
+            "VALUES (1, 'plans@example.com', 'x', 'P', 'Q'); "
+            "INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, expires_at) "
+            "SELECT sha256(g::text::bytea), gen_random_uuid(), 1, now() + interval '1 day' "
+            "FROM generate_series(1, 3) g; ANALYZE agentauth.refresh_tokens", db=db)
+        # one session: plans made while the table is small (the first five
+        # calls plan each time, the later ones keep a generic plan), then the
+        # table grows, then the scans of one more call are counted (the
+        # view's counts include those not yet reported: the difference)
+        out = env.cluster.psql(
+            "SELECT agentauth.agent_token_valid(1, gen_random_uuid()) "
+            "FROM generate_series(1, 1) \\g /dev/null\n" * 8 +
+            "SELECT agentauth.refresh_rotate(encode(sha256('x'), 'hex'), "
+            "encode(sha256('y'), 'hex'), 60, '', 0, false) \\g /dev/null\n" * 8 +
+            "INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, expires_at) "
+            "SELECT sha256((g + 10)::text::bytea), gen_random_uuid(), 1, "
+            "now() + interval '1 day' FROM generate_series(1, 20000) g;\n"
+            "BEGIN;\n"
+            "SELECT seq_scan AS before FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'agentauth.refresh_tokens'::regclass \\gset\n"
+            "SELECT agentauth.agent_token_valid(1, gen_random_uuid()) \\g /dev/null\n"
+            "SELECT agentauth.refresh_rotate(encode(sha256('x'), 'hex'), "
+            "encode(sha256('y'), 'hex'), 60, '', 0, false) \\g /dev/null\n"
+            "SELECT seq_scan - :before FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'agentauth.refresh_tokens'::regclass;\n"
+            "ROLLBACK;\n", db=db, script=True)
+        expect_eq(out, "0", "whole scans of refresh_tokens after it grew")
+    finally:
+        env.cluster.psql("DROP DATABASE IF EXISTS %s" % db, db="postgres")

@@ -60,10 +60,13 @@ def as_postgres(cmd, **kw):
 
 
 class Cluster:
-    """A PostgreSQL cluster in dir/pg, socket in dir, port on 127.0.0.1."""
+    """A PostgreSQL cluster in dir/pg, socket in dir, port on 127.0.0.1.
+    durable: fsync on, as PostgreSQL ships (benchmarks); the tests run
+    without it."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, durable=False):
         self.dir = workdir
+        self.durable = durable
         self.data = os.path.join(workdir, "pg")
         self.port = free_port()
         self.log = os.path.join(workdir, "pg.log")
@@ -75,8 +78,9 @@ class Cluster:
 
     def start(self):
         as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "-l", self.log, "-w",
-                     "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off"
-                     " -c max_connections=60" % (self.port, self.dir), "start"])
+                     "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=%s"
+                     " -c max_connections=60" % (self.port, self.dir,
+                                                 "on" if self.durable else "off"), "start"])
 
     def stop(self, mode="fast"):
         as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"])
@@ -84,11 +88,14 @@ class Cluster:
     def conninfo(self, user="postgres", db="agentauth"):
         return "host=%s port=%d dbname=%s user=%s" % (self.dir, self.port, db, user)
 
-    def psql(self, sql, db="agentauth", user="postgres", check=True):
-        """Runs sql; returns stdout (unaligned, tuples only, '|' separated)."""
+    def psql(self, sql, db="agentauth", user="postgres", check=True, script=False):
+        """Runs sql; returns stdout (unaligned, tuples only, '|' separated).
+        script: sql is a psql script (statements one by one, in one
+        session, backslash commands allowed) rather than one query string."""
         r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                            "-h", self.dir, "-p", str(self.port), "-U", user, "-d", db,
-                            "-c", sql], capture_output=True, text=True)
+                            "-h", self.dir, "-p", str(self.port), "-U", user, "-d", db] +
+                           ([] if script else ["-c", sql]),
+                           input=sql if script else None, capture_output=True, text=True)
         if check and r.returncode != 0:
             raise RuntimeError("psql failed: %s\n%s" % (sql, r.stderr))
         return r.stdout.strip() if check else r
