@@ -60,6 +60,17 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errlen)
 	if (cidr_list_parse(&app->trusted_proxies, app->cfg.trusted_proxies, err, errlen) < 0 ||
 	    load_keys(app, err, errlen) < 0)
 		goto fail;
+	if (strcmp(app->cfg.impersonation_reason, "required") == 0) {
+		app->reason_rule = REASON_REQUIRED;
+	} else if (strcmp(app->cfg.impersonation_reason, "optional") != 0) {
+		/* config_validate has compiled it once already */
+		if (regcomp(&app->reason_re, app->cfg.impersonation_reason,
+		    REG_EXTENDED | REG_NOSUB) != 0) {
+			snprintf(err, errlen, "impersonation_reason: cannot compile it");
+			goto fail;
+		}
+		app->reason_rule = REASON_MATCH;
+	}
 	app_keyring(app, &ring);
 	app->jwks = jwks_document(ring.keys, ring.n, &app->jwks_len);
 	app->db = db_new(app->cfg.database, app->cfg.db_timeout,
@@ -94,6 +105,8 @@ app_free(struct app *app)
 	for (size_t i = 0; i < KEYRING_MAX; i++)
 		signing_key_free(&app->keys[i]);
 	free(app->jwks);
+	if (app->reason_rule == REASON_MATCH)
+		regfree(&app->reason_re);
 	config_free(&app->cfg);
 	memset(app, 0, sizeof(*app));
 }

@@ -3,6 +3,7 @@
 #ifndef AGENTAUTH_APP_H
 #define AGENTAUTH_APP_H
 
+#include <regex.h>
 #include <stddef.h>
 
 #include "clientip.h"
@@ -10,6 +11,13 @@
 #include "db.h"
 #include "token.h"
 #include "verify.h"
+
+/* What an impersonation's reason must be (impersonation_reason). */
+enum reason_rule {
+	REASON_OPTIONAL = 0,
+	REASON_REQUIRED,        /* present and not blank */
+	REASON_MATCH,           /* present and matching reason_re */
+};
 
 /* Holds no pointer into itself: a copy is as good as the original (a
  * reload assigns the new one over the old). */
@@ -23,6 +31,8 @@ struct app {
 	struct cidr_list trusted_proxies;
 	char *jwks;              /* the JWKS document, built once */
 	size_t jwks_len;
+	enum reason_rule reason_rule;  /* cfg.impersonation_reason */
+	regex_t reason_re;       /* compiled, for REASON_MATCH */
 };
 
 /* Takes over *cfg (the caller must not free it), loads the keys and makes

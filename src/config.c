@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@ struct key {
 	check_fn *check;    /* KEY_STR: optional */
 };
 
-static check_fn check_url, check_listen, check_realm, check_cidrs, check_log_target;
+static check_fn check_url, check_listen, check_realm, check_cidrs, check_log_target,
+    check_reason_rule;
 
 #define STR(n, d, chk)     { #n, KEY_STR, offsetof(struct config, n), d, 0, 0, chk }
 #define INT(n, d, lo, hi)  { #n, KEY_INT, offsetof(struct config, n), d, lo, hi, NULL }
@@ -63,6 +65,9 @@ static const struct key keys[] = {
 	INT(refresh_reuse_grace, "2", 0, 60),
 	INT(search_max_limit, "100", 1, 1000),
 	BOOL(impersonation_requires_consent, "false"),
+	INT(impersonation_max_age, "3600", 60, 86400 * 366),
+	STR(impersonation_reason, "optional", check_reason_rule),
+	BOOL(impersonation_reason_claim, "false"),
 	INT(max_requests, "0", 0, 1000000000),
 	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), "info", 0, 0, NULL },
 };
@@ -151,6 +156,32 @@ check_log_target(const char *v, char *err, size_t errlen)
 		return 0;
 	snprintf(err, errlen, "log_target must be stderr or syslog");
 	return -1;
+}
+
+/* impersonation_reason: optional, required, or a POSIX extended regular
+ * expression (regcomp) of at most 1000 bytes. */
+static int
+check_reason_rule(const char *v, char *err, size_t errlen)
+{
+	regex_t re;
+	char why[120];
+	int rc;
+
+	if (strcmp(v, "optional") == 0 || strcmp(v, "required") == 0)
+		return 0;
+	if (v[0] == '\0' || strlen(v) > 1000) {
+		snprintf(err, errlen, "impersonation_reason must be optional, required or a regular "
+		    "expression of 1 to 1000 bytes");
+		return -1;
+	}
+	rc = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		regerror(rc, &re, why, sizeof(why));
+		snprintf(err, errlen, "impersonation_reason is not a regular expression: %s", why);
+		return -1;
+	}
+	regfree(&re);
+	return 0;
 }
 
 static int

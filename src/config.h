@@ -45,6 +45,10 @@ struct config {
 	                            without revoking its family */
 	long search_max_limit;   /* largest page[limit] honoured */
 	long impersonation_requires_consent;  /* boolean: customers.allow_assistance */
+	long impersonation_max_age;  /* seconds: an impersonation session ends then */
+	char *impersonation_reason;  /* "optional", "required", or an extended
+	                                regular expression the reason must match */
+	long impersonation_reason_claim;  /* boolean: the reason in the tokens */
 	long max_requests;       /* a worker leaves after this many; 0 = never */
 	char *pid_file;          /* written by the serving process; "" = none */
 	char *log_target;        /* "stderr" or "syslog" */

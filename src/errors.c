@@ -26,6 +26,8 @@ static const struct error_entry table[ERR_COUNT] = {
 	[ERR_UNSUPPORTED_MEDIA_TYPE] = { 415, NULL, "Unsupported media type." },
 	[ERR_REFRESH_TOKEN_BLANK] = { 422, "901",
 	    "refreshToken => This value should not be blank." },
+	[ERR_REASON_BLANK] = { 422, "901", "reason => This value should not be blank." },
+	[ERR_REASON_INVALID] = { 422, "901", "reason => This value is not valid." },
 	[ERR_LOCKED_OUT] = { 429, "4401", "Too many log in attempts from your address. "
 	    "Please wait %ld minutes before trying again." },
 	[ERR_INTERNAL] = { 500, NULL, "Internal Server Error" },

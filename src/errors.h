@@ -26,6 +26,8 @@ enum error_id {
 	ERR_BODY_TOO_LARGE,         /* 413 */
 	ERR_UNSUPPORTED_MEDIA_TYPE, /* 415 */
 	ERR_REFRESH_TOKEN_BLANK,    /* 422 901 */
+	ERR_REASON_BLANK,           /* 422 901 */
+	ERR_REASON_INVALID,         /* 422 901 */
 	ERR_LOCKED_OUT,             /* 429 4401, with the minutes of the block */
 	ERR_INTERNAL,               /* 500 */
 	ERR_SERVICE_UNAVAILABLE,    /* 503 */

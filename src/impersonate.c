@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "app.h"
+#include "errors.h"
 #include "gate.h"
 #include "issue.h"
 #include "jx.h"
@@ -16,6 +18,26 @@
 
 #define IMPERSONATE_TYPE "agent-customer-impersonation-access-tokens"
 #define REASON_MAX 1000
+
+/* Whether reason[0..len) (NULL: none sent) satisfies impersonation_reason:
+ * ERR_COUNT, or the error of the answer.  reason is NUL-terminated (json-c) and
+ * holds no NUL. */
+static enum error_id
+reason_refusal(const struct app *app, const char *reason, size_t len)
+{
+	size_t i = 0;
+
+	if (app->reason_rule == REASON_OPTIONAL)
+		return ERR_COUNT;
+	while (reason != NULL && i < len && strchr(" \t\r\n", reason[i]) != NULL)
+		i++;
+	if (reason == NULL || i == len)
+		return ERR_REASON_BLANK;
+	if (app->reason_rule == REASON_MATCH &&
+	    regexec(&app->reason_re, reason, 0, NULL, 0) != 0)
+		return ERR_REASON_INVALID;
+	return ERR_COUNT;
+}
 
 /* The agent token passed the gate (clock_skew lets in one whose exp has
  * just passed), but a token capped at its exp would be dead at birth. */
@@ -35,6 +57,7 @@ impersonate_handle(struct exchange *x)
 	struct store_session ss = { 0 };
 	enum agent_token token;
 	enum store_status st;
+	enum error_id refusal;
 	struct caller c;
 
 	if (exchange_read_resource(x, IMPERSONATE_TYPE, &root, &attrs) < 0)
@@ -57,6 +80,13 @@ impersonate_handle(struct exchange *x)
 			goto out;
 		log_too_soon(c.agent.agent_id);
 		exchange_fail(x, ERR_AGENT_TOKEN_TOO_SOON);
+		goto out;
+	}
+	/* the rule of impersonation_reason, once the caller is known to be an
+	 * agent (doc/api.md §9.2) */
+	if ((refusal = reason_refusal(x->app, reason, reason_len)) != ERR_COUNT) {
+		if (gate_confirm(x, &c) == 0)
+			exchange_fail(x, refusal);
 		goto out;
 	}
 	ref = jx_string_member(attrs, "customerReference", &rlen);
@@ -82,8 +112,10 @@ impersonate_handle(struct exchange *x)
 			.agent_id = ss.agent_id,
 			.customer_id = ss.customer_id,
 			.customer_reference = ss.customer_reference,
-			.exp_cap = c.agent.exp,
+			/* the agent token's exp, or impersonation_max_age from now */
+			.exp_cap = ss.session_exp,
 			.sid = ss.sid,
+			.reason = reason,
 		};
 		/* the database was slow and the agent token ran out meanwhile:
 		 * the session stored has ended too (its session_exp) */

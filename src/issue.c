@@ -56,6 +56,8 @@ issue_access_token(const struct config *cfg, const struct signing_key *key,
 		c.nscopes = 2;
 		snprintf(act, sizeof(act), "agent:%lld", s->agent_id);
 		c.act_sub = act;
+		if (cfg->impersonation_reason_claim)
+			c.reason = s->reason;
 	} else {
 		sub = token_agent_sub(s->agent_id);
 		c.scopes = agent_scopes;

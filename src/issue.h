@@ -11,6 +11,8 @@ struct session {
 	const char *customer_reference;  /* impersonation only */
 	long long exp_cap;               /* 0, or the latest allowed exp */
 	const char *sid;                 /* the session (refresh-token family) id */
+	const char *reason;              /* impersonation only: the agent's reason,
+	                                    or NULL */
 };
 
 /* The shortest lifetime (exp - iat, seconds) of an access token we issue.

@@ -57,6 +57,7 @@ refresh_handle_post(struct exchange *x)
 			.customer_reference = ss.customer_reference,
 			.exp_cap = ss.session_exp,
 			.sid = ss.sid,
+			.reason = ss.reason,
 		};
 		x->agent_id = sess.agent_id;
 		if (issue_respond(x, REFRESH_TYPE, &sess, refresh, ERR_REFRESH_FAILED) < 0) {

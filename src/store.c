@@ -196,7 +196,7 @@ store_refresh_rotate(struct db *db, const struct config *cfg, const char *token_
 	memset(s, 0, sizeof(*s));
 	*outcome_r = ROTATE_INVALID;
 	if (run(db, "SELECT outcome, agent_id, customer_id, customer_reference, "
-	    "session_exp, family_id FROM "
+	    "session_exp, family_id, reason FROM "
 	    "agentauth.refresh_rotate($1, $2, $3, $4, $5, $6)", 6, params, &res) < 0)
 		return STORE_UNAVAILABLE;
 	s->result = res;
@@ -210,6 +210,7 @@ store_refresh_rotate(struct db *db, const struct config *cfg, const char *token_
 		s->customer_reference = PQgetvalue(res, 0, 3);
 		s->session_exp = int_at(res, 0, 4);
 		s->sid = PQgetvalue(res, 0, 5);
+		s->reason = PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6);
 	}
 	return STORE_OK;
 }
@@ -231,18 +232,20 @@ store_impersonate(struct db *db, const struct config *cfg, long long agent_id, c
     const char *token_hash, long long session_exp, enum agent_token *token_r,
     struct store_session *s)
 {
-	char agent[NUM_MAX], ttl[NUM_MAX], exp[NUM_MAX];
-	const char *params[9] = {
+	char agent[NUM_MAX], ttl[NUM_MAX], exp[NUM_MAX], max_age[NUM_MAX];
+	const char *params[10] = {
 		num(agent, agent_id), sid, customer_reference,
 		boolean(cfg->impersonation_requires_consent), reason, client_ip, token_hash,
 		num(ttl, cfg->refresh_token_ttl), num(exp, session_exp),
+		num(max_age, cfg->impersonation_max_age),
 	};
 	PGresult *res;
 
 	memset(s, 0, sizeof(*s));
 	*token_r = AGENT_TOKEN_INVALID;
-	if (run(db, "SELECT outcome, customer_id, customer_reference, family_id FROM "
-	    "agentauth.impersonate($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, params, &res) < 0)
+	if (run(db, "SELECT outcome, customer_id, customer_reference, family_id, session_exp "
+	    "FROM agentauth.impersonate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, params,
+	    &res) < 0)
 		return STORE_UNAVAILABLE;
 	s->result = res;
 	*token_r = token_of(res, 0, 0);
@@ -250,8 +253,8 @@ store_impersonate(struct db *db, const struct config *cfg, long long agent_id, c
 		s->agent_id = agent_id;
 		s->customer_id = int_at(res, 0, 1);
 		s->customer_reference = PQgetvalue(res, 0, 2);
-		s->session_exp = session_exp;
 		s->sid = PQgetvalue(res, 0, 3);
+		s->session_exp = PQgetisnull(res, 0, 4) ? session_exp : int_at(res, 0, 4);
 	}
 	return STORE_OK;
 }

@@ -72,6 +72,7 @@ struct store_session {
 	long long customer_id;   /* > 0: an impersonation session */
 	const char *customer_reference; /* its customer ("" for an agent); borrowed */
 	long long session_exp;   /* when it ends (Unix time), 0 if not set */
+	const char *reason;      /* an impersonation's reason, or NULL; borrowed */
 	struct pg_result *result;  /* private: holds the strings */
 };
 
@@ -117,8 +118,10 @@ enum agent_token {
 
 /* Checks the agent's token (agent_id, and sid, its session) into *token_r
  * and, when it is valid, starts an impersonation session of the customer
- * (reference and reason may be NULL) for the agent, ending at session_exp,
- * with its first refresh token token_hash, and audits it.  s->sid is NULL
+ * (reference and reason may be NULL) for the agent, ending at session_exp
+ * (the agent token's exp) or impersonation_max_age from now, whichever
+ * comes first (s->session_exp), with its first refresh token token_hash,
+ * and audits it.  s->sid is NULL
  * if the token is not valid, or if the agent may not impersonate that
  * customer (audited as refused). */
 enum store_status store_impersonate(struct db *db, const struct config *cfg,

@@ -522,6 +522,8 @@ claims_json(const struct access_claims *c, size_t *len_r)
 		    jx_set(act, "sub", json_object_new_string(c->act_sub)) < 0;
 	if (!failed && c->sid != NULL)
 		failed = jx_set(root, "sid", json_object_new_string(c->sid)) < 0;
+	if (!failed && c->reason != NULL)
+		failed = jx_set(root, "reason", json_object_new_string(c->reason)) < 0;
 	if (!failed && c->iss != NULL && c->iss[0] != '\0')
 		failed = jx_set(root, "iss", json_object_new_string(c->iss)) < 0;
 	if (failed) {

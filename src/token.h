@@ -89,6 +89,7 @@ struct access_claims {
 	size_t nscopes;
 	const char *act_sub;          /* NULL, or the RFC 8693 actor's sub */
 	const char *sid;              /* NULL, or the session (refresh-token family) id */
+	const char *reason;           /* NULL, or the impersonation's reason claim */
 };
 
 /* Signs an access token with key, in key->alg; the signature is verified

@@ -88,16 +88,21 @@ $$;
 
 -- Revokes every session (refresh-token family) of an agent; its access
 -- tokens stop working on agentauth's endpoints with their session.
--- Internal: used by revoke_agent_tokens and refresh_revoke_mine.
+-- Internal: used by revoke_agent_tokens and refresh_revoke_mine.  Its live
+-- impersonation sessions are audited as impersonation_ended, reason 'admin'
+-- (refresh_revoke_mine has ended them with reason 'agent' before).
+-- Returns the number of tokens it found not revoked.
 CREATE OR REPLACE FUNCTION agentauth.revoke_tokens_of(p_agent_id bigint, p_reason text)
 RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
+	SELECT count(*) INTO n FROM agentauth.refresh_tokens r
+	WHERE r.agent_id = p_agent_id AND r.revoked_at IS NULL;
+	PERFORM agentauth.end_impersonations_of(p_agent_id, 'admin');
 	UPDATE agentauth.refresh_tokens SET revoked_at = pg_catalog.now()
 	WHERE agent_id = p_agent_id AND revoked_at IS NULL;
-	GET DIAGNOSTICS n = ROW_COUNT;
 	INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
 	SELECT 'tokens_revoked', p_agent_id, a.username, p_reason
 	FROM agentauth.agents a WHERE a.id = p_agent_id;

@@ -49,7 +49,8 @@ GRANT EXECUTE ON FUNCTION
 	agentauth.agent_token_valid(bigint, uuid),
 	agentauth.refresh_rotate(text, text, integer, text, integer, boolean),
 	agentauth.customer_search(bigint, uuid, text, integer, integer),
-	agentauth.impersonate(bigint, uuid, text, boolean, text, text, text, integer, bigint),
+	agentauth.impersonate(bigint, uuid, text, boolean, text, text, text, integer, bigint,
+		integer),
 	agentauth.refresh_revoke(bigint, text),
 	agentauth.refresh_revoke_mine(bigint)
 	TO agentauth_app;

@@ -175,6 +175,27 @@ BEGIN
 END
 $$;
 
+-- 4: impersonation sessions that end on their own, and the session each
+-- audit row belongs to (doc/sql-admin.md §3.1, §3.2)
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM agentauth.schema_version WHERE version = 4) THEN
+		RETURN;
+	END IF;
+	-- the session (refresh_tokens.family_id, the tokens' sid claim) of a
+	-- session's events
+	ALTER TABLE agentauth.audit_events ADD COLUMN session_id uuid;
+	-- why session_exp is what it is: 'max_age' when impersonation_max_age
+	-- set it, NULL when the session's agent token or session_max_age did
+	ALTER TABLE agentauth.refresh_tokens ADD COLUMN session_end text;
+	-- a session's events (its reason for the refreshed tokens' claim, the
+	-- history of one session)
+	CREATE INDEX audit_events_session_idx ON agentauth.audit_events (session_id)
+		WHERE session_id IS NOT NULL;
+	INSERT INTO agentauth.schema_version (version) VALUES (4);
+END
+$$;
+
 -- An admin may have replaced agentauth.customers by a view over the shop's
 -- table; only agentauth's own table is touched here.
 DO $$

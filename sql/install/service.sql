@@ -21,6 +21,20 @@ DROP FUNCTION IF EXISTS agentauth.customer_search(text, integer, integer);
 DROP FUNCTION IF EXISTS agentauth.customer_matches(text, integer, integer);
 DROP FUNCTION IF EXISTS agentauth.start_impersonation(bigint, text, boolean, text, text, text,
 	integer, bigint);
+DROP FUNCTION IF EXISTS agentauth.impersonate(bigint, uuid, text, boolean, text, text, text,
+	integer, bigint);
+-- refresh_rotate returns the session's reason since version 4 (its result
+-- type changed; its arguments did not)
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+	           WHERE p.oid = pg_catalog.to_regprocedure(
+	                 'agentauth.refresh_rotate(text, text, integer, text, integer, boolean)')
+	             AND NOT 'reason' = ANY (p.proargnames)) THEN
+		DROP FUNCTION agentauth.refresh_rotate(text, text, integer, text, integer, boolean);
+	END IF;
+END
+$$;
 
 -- Raises AA001 unless p_ok: a setting of the service is outside the limits
 -- of agentauth.settings.
@@ -318,6 +332,68 @@ BEGIN
 END
 $$;
 
+-- Ends the impersonation session p_family: revokes its tokens and writes
+-- its impersonation_ended audit row, with p_reason (doc/sql-admin.md §3.1:
+-- max_age, agent_token, agent, admin, agent_inactive, customer,
+-- expired).  Returns false,
+-- and does nothing, for a session that is not an impersonation or whose
+-- tokens are revoked already (ended before: no second row).
+CREATE OR REPLACE FUNCTION agentauth.end_impersonation(p_family uuid, p_reason text,
+	p_client_ip text)
+RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
+DECLARE
+	t record;
+	n integer;
+BEGIN
+	SELECT r.agent_id, r.customer_id INTO t FROM agentauth.refresh_tokens r
+	WHERE r.family_id = p_family AND r.customer_id IS NOT NULL AND r.revoked_at IS NULL
+	LIMIT 1;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	UPDATE agentauth.refresh_tokens SET revoked_at = now()
+	WHERE family_id = p_family AND revoked_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n = 0 THEN
+		RETURN false;   -- ended meanwhile, by another transaction
+	END IF;
+	INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason,
+		customer_id, customer_reference, session_id)
+	SELECT 'impersonation_ended', t.agent_id, a.username, nullif(p_client_ip, '')::inet,
+	       p_reason, t.customer_id,
+	       (SELECT c.customer_reference FROM agentauth.customers c WHERE c.id = t.customer_id),
+	       p_family
+	FROM agentauth.agents a WHERE a.id = t.agent_id;
+	RETURN true;
+END
+$$;
+
+-- Ends every impersonation session of the agent that has not ended yet:
+-- p_reason for a live one (a token not used, not expired); for one that is
+-- over but was not audited (no refresh came after its end) the reason of
+-- its end: max_age or agent_token, or expired (its refresh token ran out
+-- before the session did).
+CREATE OR REPLACE FUNCTION agentauth.end_impersonations_of(p_agent_id bigint, p_reason text)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT f.family_id, bool_or(f.used_at IS NULL AND f.expires_at > now()) AS live,
+		       max(f.session_exp) AS session_exp, max(f.session_end) AS session_end
+		FROM agentauth.refresh_tokens f
+		WHERE f.agent_id = p_agent_id AND f.customer_id IS NOT NULL AND f.revoked_at IS NULL
+		GROUP BY f.family_id
+	LOOP
+		PERFORM agentauth.end_impersonation(r.family_id, CASE WHEN r.live THEN p_reason
+			WHEN r.session_exp <= now() THEN coalesce(r.session_end, 'agent_token')
+			ELSE 'expired' END, NULL);
+	END LOOP;
+END
+$$;
+
 -- POST /refresh-tokens: uses up the presented token (by its SHA-256) and
 -- stores its successor in the same family, in one transaction.  Of N
 -- parallel uses of one token exactly one succeeds (the row lock decides).
@@ -326,16 +402,21 @@ $$;
 -- session is over, or the customer can no longer be impersonated), 'grace'
 -- (used less than p_grace seconds ago: refused without revoking, audited
 -- as refresh_reuse_in_grace), 'replay' (used before: the whole family is
--- revoked), 'inactive' (the agent is not active).
+-- revoked), 'inactive' (the agent is not active).  reason: an impersonation
+-- session's reason (its audit row), for the token's claim.  An impersonation session
+-- that ends here (over, agent inactive, customer gone) is audited as
+-- impersonation_ended (end_impersonation).
 CREATE OR REPLACE FUNCTION agentauth.refresh_rotate(p_token_hash text, p_new_hash text,
 	p_ttl integer, p_client_ip text, p_grace integer, p_require_consent boolean,
 	OUT outcome text, OUT agent_id bigint, OUT customer_id bigint,
-	OUT customer_reference text, OUT session_exp bigint, OUT family_id uuid)
+	OUT customer_reference text, OUT session_exp bigint, OUT family_id uuid,
+	OUT reason text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s' SET enable_seqscan = off AS $$
 DECLARE
 	s agentauth.settings;
 	t record;
+	ended text;     -- why an impersonation session ends here
 BEGIN
 	SELECT * INTO STRICT s FROM agentauth.settings;
 	PERFORM agentauth.require_setting(p_ttl BETWEEN 1 AND s.max_refresh_token_ttl,
@@ -345,10 +426,11 @@ BEGIN
 	UPDATE agentauth.refresh_tokens r SET used_at = now()
 	WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.used_at IS NULL
 	  AND r.revoked_at IS NULL AND r.expires_at > now()
-	RETURNING r.family_id, r.agent_id, r.customer_id, r.session_exp INTO t;
+	RETURNING r.family_id, r.agent_id, r.customer_id, r.session_exp, r.session_end INTO t;
 	IF NOT FOUND THEN
 		outcome := 'invalid';
-		SELECT r.family_id, r.agent_id, r.used_at, r.revoked_at INTO t
+		SELECT r.family_id, r.agent_id, r.used_at, r.revoked_at, r.customer_id, r.session_exp,
+		       r.session_end INTO t
 		FROM agentauth.refresh_tokens r WHERE r.token_hash = decode(p_token_hash, 'hex');
 		IF FOUND AND t.used_at IS NOT NULL AND t.revoked_at IS NULL
 		   AND t.used_at > now() - make_interval(secs => p_grace) THEN
@@ -365,36 +447,51 @@ BEGIN
 			SELECT 'refresh_replay', a.id, a.username, nullif(p_client_ip, '')::inet,
 			       'a used refresh token came back: its family is revoked'
 			FROM agentauth.agents a WHERE a.id = t.agent_id;
+		ELSIF FOUND AND t.revoked_at IS NULL AND t.customer_id IS NOT NULL
+		      AND t.session_exp <= now() THEN
+			-- the last token of an impersonation session that is over
+			PERFORM agentauth.end_impersonation(t.family_id,
+				coalesce(t.session_end, 'agent_token'), p_client_ip);
 		END IF;
 		RETURN;
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM agentauth.agents a WHERE a.id = t.agent_id
 	               AND a.status = 'active') THEN
 		outcome := 'inactive';
+		ended := 'agent_inactive';
 	ELSIF t.session_exp IS NOT NULL AND t.session_exp <= now() THEN
 		outcome := 'invalid';   -- the session is over
+		ended := coalesce(t.session_end, 'agent_token');
 	ELSIF t.customer_id IS NOT NULL THEN
 		SELECT c.customer_reference INTO customer_reference FROM agentauth.customers c
 		WHERE c.id = t.customer_id AND c.deleted_at IS NULL
 		  AND (c.allow_assistance OR NOT p_require_consent);
 		outcome := CASE WHEN FOUND THEN 'ok' ELSE 'invalid' END;
+		ended := 'customer';
 	ELSE
 		outcome := 'ok';
 	END IF;
 	IF outcome <> 'ok' THEN
 		customer_reference := NULL;
-		UPDATE agentauth.refresh_tokens SET revoked_at = now()
-		WHERE refresh_tokens.family_id = t.family_id AND revoked_at IS NULL;
+		IF t.customer_id IS NULL OR
+		   NOT agentauth.end_impersonation(t.family_id, ended, p_client_ip) THEN
+			UPDATE agentauth.refresh_tokens SET revoked_at = now()
+			WHERE refresh_tokens.family_id = t.family_id AND revoked_at IS NULL;
+		END IF;
 		RETURN;
 	END IF;
 	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id,
-		session_exp, expires_at)
+		session_exp, session_end, expires_at)
 	VALUES (decode(p_new_hash, 'hex'), t.family_id, t.agent_id, t.customer_id, t.session_exp,
-		least(now() + make_interval(secs => p_ttl), t.session_exp));
+		t.session_end, least(now() + make_interval(secs => p_ttl), t.session_exp));
 	agent_id := t.agent_id;
 	customer_id := t.customer_id;
 	family_id := t.family_id;
 	session_exp := floor(extract(epoch FROM t.session_exp))::bigint;
+	IF t.customer_id IS NOT NULL THEN
+		SELECT e.reason INTO reason FROM agentauth.audit_events e
+		WHERE e.session_id = t.family_id AND e.event = 'impersonation';
+	END IF;
 END
 $$;
 
@@ -579,12 +676,16 @@ $$;
 CREATE OR REPLACE FUNCTION agentauth.impersonate(p_agent_id bigint, p_family uuid,
 	p_customer_reference text, p_require_consent boolean, p_reason text,
 	p_client_ip text, p_token_hash text, p_refresh_ttl integer, p_session_exp bigint,
-	OUT outcome text, OUT customer_id bigint, OUT customer_reference text, OUT family_id uuid)
+	p_max_age integer,
+	OUT outcome text, OUT customer_id bigint, OUT customer_reference text, OUT family_id uuid,
+	OUT session_exp bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s' AS $$
 DECLARE
 	s agentauth.settings;
 	who text;
+	agent_end timestamptz := to_timestamp(p_session_exp);
+	ends timestamptz;
 BEGIN
 	IF NOT agentauth.agent_token_valid(p_agent_id, p_family) THEN
 		outcome := 'token_invalid';
@@ -593,8 +694,10 @@ BEGIN
 	SELECT * INTO STRICT s FROM agentauth.settings;
 	PERFORM agentauth.require_setting(p_refresh_ttl BETWEEN 1 AND s.max_refresh_token_ttl,
 		'refresh_token_ttl');
-	PERFORM agentauth.require_setting(to_timestamp(p_session_exp)
+	PERFORM agentauth.require_setting(agent_end
 		<= now() + make_interval(secs => s.max_session_max_age), 'session end');
+	PERFORM agentauth.require_setting(p_max_age BETWEEN 60 AND s.max_session_max_age,
+		'impersonation_max_age');
 	SELECT a.username INTO who FROM agentauth.agents a
 	WHERE a.id = p_agent_id AND a.status = 'active';
 	IF FOUND THEN
@@ -613,44 +716,70 @@ BEGIN
 	END IF;
 	outcome := 'ok';
 	family_id := gen_random_uuid();
+	-- the session ends with the agent token that started it, or
+	-- impersonation_max_age after its start if that comes first
+	ends := least(agent_end, now() + make_interval(secs => p_max_age));
+	session_exp := floor(extract(epoch FROM ends))::bigint;
 	INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, customer_id,
-		session_exp, expires_at)
-	VALUES (decode(p_token_hash, 'hex'), family_id, p_agent_id, customer_id,
-		to_timestamp(p_session_exp),
-		least(now() + make_interval(secs => p_refresh_ttl), to_timestamp(p_session_exp)));
+		session_exp, session_end, expires_at)
+	VALUES (decode(p_token_hash, 'hex'), family_id, p_agent_id, customer_id, ends,
+		CASE WHEN ends < agent_end THEN 'max_age' END,
+		least(now() + make_interval(secs => p_refresh_ttl), ends));
 	INSERT INTO agentauth.audit_events (event, agent_id, username, client_ip, reason,
-		customer_id, customer_reference)
+		customer_id, customer_reference, session_id)
 	VALUES ('impersonation', p_agent_id, who, nullif(p_client_ip, '')::inet,
-		left(p_reason, 1000), customer_id, customer_reference);
+		left(p_reason, 1000), customer_id, customer_reference, family_id);
 END
 $$;
 
 -- DELETE /refresh-tokens/{token}: revokes the token's family if the token
--- belongs to the calling agent; other agents' tokens stay valid.
+-- belongs to the calling agent; other agents' tokens stay valid.  An
+-- impersonation session ended so is audited as impersonation_ended, reason
+-- 'agent'.
 CREATE OR REPLACE FUNCTION agentauth.refresh_revoke(p_agent_id bigint, p_token_hash text)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off AS $$
 DECLARE
+	fam uuid;
 	n integer;
 BEGIN
-	UPDATE agentauth.refresh_tokens SET revoked_at = now()
-	WHERE revoked_at IS NULL AND family_id = (SELECT r.family_id FROM agentauth.refresh_tokens r
-		WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.agent_id = p_agent_id);
-	GET DIAGNOSTICS n = ROW_COUNT;
+	SELECT r.family_id INTO fam FROM agentauth.refresh_tokens r
+	WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.agent_id = p_agent_id;
+	IF fam IS NULL THEN
+		RETURN 0;
+	END IF;
+	SELECT count(*) INTO n FROM agentauth.refresh_tokens r
+	WHERE r.family_id = fam AND r.revoked_at IS NULL;
+	IF n > 0 AND NOT agentauth.end_impersonation(fam, 'agent', NULL) THEN
+		UPDATE agentauth.refresh_tokens SET revoked_at = now()
+		WHERE revoked_at IS NULL AND family_id = fam;
+		GET DIAGNOSTICS n = ROW_COUNT;
+	END IF;
 	IF n > 0 THEN
-		INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
+		INSERT INTO agentauth.audit_events (event, agent_id, username, reason, session_id)
 		SELECT 'tokens_revoked', a.id, a.username, 'DELETE /refresh-tokens/{token}: ' ||
-		       n::text || ' token(s) of one session'
+		       n::text || ' token(s) of one session', fam
 		FROM agentauth.agents a WHERE a.id = p_agent_id;
 	END IF;
 	RETURN n;
 END
 $$;
 
--- DELETE /refresh-tokens/mine: every session of the agent.
+-- DELETE /refresh-tokens/mine: every session of the agent.  Its
+-- impersonation sessions are audited as impersonation_ended first (reason
+-- 'agent' for the live ones: end_impersonations_of).  Returns the number of
+-- tokens revoked.
 CREATE OR REPLACE FUNCTION agentauth.refresh_revoke_mine(p_agent_id bigint)
 RETURNS integer
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	SELECT agentauth.revoke_tokens_of(p_agent_id, 'DELETE /refresh-tokens/mine');
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	SELECT count(*) INTO n FROM agentauth.refresh_tokens r
+	WHERE r.agent_id = p_agent_id AND r.revoked_at IS NULL;
+	PERFORM agentauth.end_impersonations_of(p_agent_id, 'agent');
+	PERFORM agentauth.revoke_tokens_of(p_agent_id, 'DELETE /refresh-tokens/mine');
+	RETURN n;   -- revoke_tokens_of counts only those the first step left
+END
 $$;

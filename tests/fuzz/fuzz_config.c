@@ -46,6 +46,8 @@ check_config(const struct config *cfg)
 	FUZZ_CHECK(cfg->search_max_limit >= 1 && cfg->search_max_limit <= 1000);
 	FUZZ_CHECK(cfg->impersonation_requires_consent == 0 ||
 	    cfg->impersonation_requires_consent == 1);
+	FUZZ_CHECK(cfg->impersonation_max_age >= 60 &&
+	    cfg->impersonation_max_age <= 86400L * 366);
 	FUZZ_CHECK(strcmp(cfg->log_target, "stderr") == 0 ||
 	    strcmp(cfg->log_target, "syslog") == 0);
 }

@@ -28,6 +28,7 @@ import test_hardening  # noqa: E402
 import test_timing  # noqa: E402
 import test_clientaddr  # noqa: E402
 import test_fastcgi  # noqa: E402
+import test_sessions  # noqa: E402
 
 FIXTURES = r"""
 SELECT agentauth.create_agent('admin@spryker.com', 'change123', 'Admin', 'Spryker');
@@ -111,8 +112,8 @@ def main():
     env = Env(sys.argv[1])
     try:
         for module in (test_http, test_login, test_lockout, test_sqladmin, test_tokens,
-                       test_customers, test_database, test_process, test_hosting, test_pgbouncer,
-                       test_hardening, test_timing, test_clientaddr, test_fastcgi):
+                       test_customers, test_sessions, test_database, test_process, test_hosting,
+                       test_pgbouncer, test_hardening, test_timing, test_clientaddr, test_fastcgi):
             if only and module.__name__ not in only:
                 continue
             for name, fn in registry.tests(module):

@@ -29,7 +29,7 @@ def test_install_is_idempotent(env):
                                "'customers_%_lower_idx'"),
               "customers_email_lower_idx,customers_first_name_lower_idx,"
               "customers_last_name_lower_idx", "the prefix indexes")
-    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "3",
+    expect_eq(env.cluster.psql("SELECT max(version) FROM agentauth.schema_version"), "4",
               "schema version (history squashed before the first release)")
 
 
@@ -132,7 +132,7 @@ def test_upgrade_from_version_1_keeps_data(env):
                          db="agentauth_upgrade")
         env.cluster.psql_file(env.install, db="agentauth_upgrade")
         expect_eq(env.cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
-                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2,3",
+                                   "agentauth.schema_version", db="agentauth_upgrade"), "1,2,3,4",
                   "versions")
         row = env.cluster.psql("SELECT retry_after, status FROM agentauth.login_begin("
                                "'192.0.2.7', 'OLD@example.com', 9, 900, 360, 100, 3600, 100, "
@@ -141,9 +141,11 @@ def test_upgrade_from_version_1_keeps_data(env):
         r = env.cluster.psql("SELECT agentauth.login_begin('192.0.2.7', 'x', 9, 900, 360, 100, "
                              "3600, 100)", db="agentauth_upgrade", check=False)
         expect(r.returncode != 0 and "does not exist" in r.stderr, "v1 signature dropped")
-        # version 2's search and impersonation took no session to check
+        # version 2's search and impersonation took no session to check;
+        # version 3's impersonation took no impersonation_max_age
         for fn in ("customer_search(text, integer, integer)",
-                   "impersonate(bigint, text, boolean, text, text, text, integer, bigint)"):
+                   "impersonate(bigint, text, boolean, text, text, text, integer, bigint)",
+                   "impersonate(bigint, uuid, text, boolean, text, text, text, integer, bigint)"):
             expect_eq(env.cluster.psql("SELECT to_regprocedure('agentauth.%s') IS NULL" % fn,
                                        db="agentauth_upgrade"), "t", "dropped: %s" % fn)
         # v1's customers, counted by prefix (migration 3) at the upgrade

@@ -143,9 +143,13 @@ def test_service_role_cannot_exceed_the_database_limits(env):
                            "AND customer_id IS NULL AND revoked_at IS NULL ORDER BY id DESC "
                            "LIMIT 1")
     expect_sql_refused(worker_sql(env, "SELECT agentauth.impersonate(1, '%s', 'DE--1', false, "
-                                  "'r', '', repeat('cd', 32), 3600, 99999999999)" % sid),
+                                  "'r', '', repeat('cd', 32), 3600, 99999999999, 3600)" % sid),
                        "an impersonation session until the year 5138",
                        "outside agentauth.settings")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.impersonate(1, '%s', 'DE--1', false, "
+                                  "'r', '', repeat('cd', 32), 3600, extract(epoch FROM now())"
+                                  "::bigint + 3600, 999999999)" % sid),
+                       "an impersonation_max_age of 31 years", "impersonation_max_age")
     expect_sql_refused(worker_sql(env, "SELECT agentauth.refresh_rotate(repeat('ab', 32), "
                                   "repeat('cd', 32), 999999999, '', 2, false)"),
                        "a rotated token for 31 years")

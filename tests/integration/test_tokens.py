@@ -16,12 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 import harness
-from api import ERR_001, ERR_4102, ERR_4103, LOGIN, add_customers, agent_token, b64d, b64e, \
-    expect_error, forge, jwt_claims, jwt_header, login_tokens, refresh, sign_rs256
+from api import ERR_001, ERR_004, ERR_4102, ERR_4103, LOGIN, add_customers, agent_token, b64d, \
+    b64e, expect_error, forge, jwt_claims, jwt_header, login_tokens, refresh, sign_rs256
 from harness import expect, expect_eq, fcgi_request, request, wait_for
 from registry import test
 
-ERR_004 = b'{"errors":[{"code":"004","status":401,"detail":"Failed to refresh token."}]}'
 ERR_901 = (b'{"errors":[{"code":"901","status":422,"detail":"refreshToken => This value should '
            b'not be blank."}]}')
 ERR_002 = b'{"errors":[{"code":"002","status":403,"detail":"Missing access token."}]}'

@@ -13,6 +13,7 @@ LOGIN = "/auth/agent-access-tokens"
 
 # error documents (doc/api.md §10)
 ERR_001 = b'{"errors":[{"code":"001","status":401,"detail":"Invalid access token."}]}'
+ERR_004 = b'{"errors":[{"code":"004","status":401,"detail":"Failed to refresh token."}]}'
 ERR_4101 = b'{"errors":[{"code":"4101","status":401,"detail":"Failed to authenticate an agent."}]}'
 ERR_4102 = b'{"errors":[{"code":"4102","status":401,"detail":"Agent access token is invalid."}]}'
 ERR_4103 = (b'{"errors":[{"code":"4103","status":401,"detail":"Action is available to agent '

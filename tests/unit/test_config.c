@@ -52,6 +52,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.workers, 4);
 	ck_assert_int_eq(cfg.db_timeout, 2000);
 	ck_assert_int_eq(cfg.dummy_hash_cost, 12);
+	ck_assert_int_eq(cfg.impersonation_max_age, 3600);
+	ck_assert_str_eq(cfg.impersonation_reason, "optional");
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
 	config_free(&cfg);
 	ck_assert_ptr_null(cfg.database);
@@ -446,6 +448,13 @@ static const struct str_case str_cases[] = {
 	{ "listen", "unix:relative.sock", 0 },
 	{ "listen", "unix:/run/a/very/long/path/that/goes/on/and/on/and/on/and/on/and/on/"
 	    "and/on/until/it/no/longer/fits/sun_path.sock", 0 },
+	{ "impersonation_reason", "optional", 1 },
+	{ "impersonation_reason", "required", 1 },
+	{ "impersonation_reason", "^[A-Z]+-[0-9]+", 1 },
+	{ "impersonation_reason", "^(ticket|case) [0-9]{3,}$", 1 },
+	{ "impersonation_reason", "", 0 },
+	{ "impersonation_reason", "^([A-Z]+", 0 },
+	{ "impersonation_reason", "[z-a]", 0 },
 	{ "auth_realm", "Access to shop API", 1 },
 	{ "auth_realm", "", 1 },
 	{ "auth_realm", "say \"hi\"", 0 },
@@ -466,7 +475,8 @@ START_TEST(test_set_checked_strings)
 	    "%s = \"%s\": %s", c->key, c->value, c->ok ? err : "accepted");
 	if (c->ok)
 		ck_assert_str_eq(*(c->key[0] == 'b' ? &cfg.base_url : c->key[0] == 'l' ?
-		    &cfg.listen : &cfg.auth_realm), c->value);
+		    &cfg.listen : c->key[0] == 'i' ? &cfg.impersonation_reason : &cfg.auth_realm),
+		    c->value);
 	else
 		ck_assert_ptr_nonnull(strstr(err, c->key));
 	config_free(&cfg);
