@@ -66,6 +66,8 @@ static const struct key keys[] = {
 	INT(search_max_limit, "100", 1, 1000),
 	BOOL(impersonation_requires_consent, "false"),
 	INT(impersonation_max_age, "3600", 60, 86400 * 366),
+	BOOL(impersonation_single, "false"),
+	INT(session_idle_timeout, "0", 0, 86400 * 366),
 	STR(impersonation_reason, "optional", check_reason_rule),
 	BOOL(impersonation_reason_claim, "false"),
 	INT(max_requests, "0", 0, 1000000000),

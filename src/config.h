@@ -46,6 +46,10 @@ struct config {
 	long search_max_limit;   /* largest page[limit] honoured */
 	long impersonation_requires_consent;  /* boolean: customers.allow_assistance */
 	long impersonation_max_age;  /* seconds: an impersonation session ends then */
+	long impersonation_single;   /* boolean: a new impersonation ends the
+	                                agent's others */
+	long session_idle_timeout;   /* seconds without a refresh that end a
+	                                session; 0 = no limit */
 	char *impersonation_reason;  /* "optional", "required", or an extended
 	                                regular expression the reason must match */
 	long impersonation_reason_claim;  /* boolean: the reason in the tokens */

@@ -169,7 +169,7 @@ store_login_succeeded(struct db *db, const struct config *cfg, long long attempt
 
 static const char *const outcome_names[] = {
 	[ROTATE_OK] = "ok", [ROTATE_INVALID] = "invalid", [ROTATE_GRACE] = "grace",
-	[ROTATE_REPLAY] = "replay", [ROTATE_INACTIVE] = "inactive",
+	[ROTATE_REPLAY] = "replay", [ROTATE_INACTIVE] = "inactive", [ROTATE_IDLE] = "idle",
 };
 
 #define NOUTCOMES (sizeof(outcome_names) / sizeof(outcome_names[0]))
@@ -185,10 +185,11 @@ store_refresh_rotate(struct db *db, const struct config *cfg, const char *token_
     const char *new_hash, const char *client_ip, enum rotate_outcome *outcome_r,
     struct store_session *s)
 {
-	char ttl[NUM_MAX], grace[NUM_MAX];
-	const char *params[6] = {
+	char ttl[NUM_MAX], grace[NUM_MAX], idle[NUM_MAX];
+	const char *params[7] = {
 		token_hash, new_hash, num(ttl, cfg->refresh_token_ttl), client_ip,
 		num(grace, cfg->refresh_reuse_grace), boolean(cfg->impersonation_requires_consent),
+		num(idle, cfg->session_idle_timeout),
 	};
 	const char *outcome;
 	PGresult *res;
@@ -197,7 +198,7 @@ store_refresh_rotate(struct db *db, const struct config *cfg, const char *token_
 	*outcome_r = ROTATE_INVALID;
 	if (run(db, "SELECT outcome, agent_id, customer_id, customer_reference, "
 	    "session_exp, family_id, reason FROM "
-	    "agentauth.refresh_rotate($1, $2, $3, $4, $5, $6)", 6, params, &res) < 0)
+	    "agentauth.refresh_rotate($1, $2, $3, $4, $5, $6, $7)", 7, params, &res) < 0)
 		return STORE_UNAVAILABLE;
 	s->result = res;
 	outcome = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "invalid";
@@ -233,18 +234,18 @@ store_impersonate(struct db *db, const struct config *cfg, long long agent_id, c
     struct store_session *s)
 {
 	char agent[NUM_MAX], ttl[NUM_MAX], exp[NUM_MAX], max_age[NUM_MAX];
-	const char *params[10] = {
+	const char *params[11] = {
 		num(agent, agent_id), sid, customer_reference,
 		boolean(cfg->impersonation_requires_consent), reason, client_ip, token_hash,
 		num(ttl, cfg->refresh_token_ttl), num(exp, session_exp),
-		num(max_age, cfg->impersonation_max_age),
+		num(max_age, cfg->impersonation_max_age), boolean(cfg->impersonation_single),
 	};
 	PGresult *res;
 
 	memset(s, 0, sizeof(*s));
 	*token_r = AGENT_TOKEN_INVALID;
 	if (run(db, "SELECT outcome, customer_id, customer_reference, family_id, session_exp "
-	    "FROM agentauth.impersonate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, params,
+	    "FROM agentauth.impersonate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, params,
 	    &res) < 0)
 		return STORE_UNAVAILABLE;
 	s->result = res;

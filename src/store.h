@@ -97,6 +97,7 @@ enum rotate_outcome {
 	ROTATE_GRACE,            /* used within refresh_reuse_grace: refused */
 	ROTATE_REPLAY,           /* used before: its family is revoked */
 	ROTATE_INACTIVE,         /* the agent is not active */
+	ROTATE_IDLE,             /* no refresh for session_idle_timeout */
 };
 
 /* The outcome as the database names it ("ok", "invalid", ...), static. */

@@ -47,10 +47,10 @@ GRANT EXECUTE ON FUNCTION
 	agentauth.login_succeeded(bigint, text, integer, integer, text, integer, integer),
 	agentauth.login_failed(bigint, text),
 	agentauth.agent_token_valid(bigint, uuid),
-	agentauth.refresh_rotate(text, text, integer, text, integer, boolean),
+	agentauth.refresh_rotate(text, text, integer, text, integer, boolean, integer),
 	agentauth.customer_search(bigint, uuid, text, integer, integer),
 	agentauth.impersonate(bigint, uuid, text, boolean, text, text, text, integer, bigint,
-		integer),
+		integer, boolean),
 	agentauth.refresh_revoke(bigint, text),
 	agentauth.refresh_revoke_mine(bigint)
 	TO agentauth_app;

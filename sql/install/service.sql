@@ -23,18 +23,9 @@ DROP FUNCTION IF EXISTS agentauth.start_impersonation(bigint, text, boolean, tex
 	integer, bigint);
 DROP FUNCTION IF EXISTS agentauth.impersonate(bigint, uuid, text, boolean, text, text, text,
 	integer, bigint);
--- refresh_rotate returns the session's reason since version 4 (its result
--- type changed; its arguments did not)
-DO $$
-BEGIN
-	IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
-	           WHERE p.oid = pg_catalog.to_regprocedure(
-	                 'agentauth.refresh_rotate(text, text, integer, text, integer, boolean)')
-	             AND NOT 'reason' = ANY (p.proargnames)) THEN
-		DROP FUNCTION agentauth.refresh_rotate(text, text, integer, text, integer, boolean);
-	END IF;
-END
-$$;
+DROP FUNCTION IF EXISTS agentauth.impersonate(bigint, uuid, text, boolean, text, text, text,
+	integer, bigint, integer);
+DROP FUNCTION IF EXISTS agentauth.refresh_rotate(text, text, integer, text, integer, boolean);
 
 -- Raises AA001 unless p_ok: a setting of the service is outside the limits
 -- of agentauth.settings.
@@ -335,7 +326,7 @@ $$;
 -- Ends the impersonation session p_family: revokes its tokens and writes
 -- its impersonation_ended audit row, with p_reason (doc/sql-admin.md §3.1:
 -- max_age, agent_token, agent, admin, agent_inactive, customer,
--- expired).  Returns false,
+-- expired, idle, replaced).  Returns false,
 -- and does nothing, for a session that is not an impersonation or whose
 -- tokens are revoked already (ended before: no second row).
 CREATE OR REPLACE FUNCTION agentauth.end_impersonation(p_family uuid, p_reason text,
@@ -402,12 +393,15 @@ $$;
 -- session is over, or the customer can no longer be impersonated), 'grace'
 -- (used less than p_grace seconds ago: refused without revoking, audited
 -- as refresh_reuse_in_grace), 'replay' (used before: the whole family is
--- revoked), 'inactive' (the agent is not active).  reason: an impersonation
+-- revoked), 'inactive' (the agent is not active), 'idle' (no refresh of the
+-- session for p_idle seconds, session_idle_timeout; 0: no limit: the family
+-- is revoked).  reason: an impersonation
 -- session's reason (its audit row), for the token's claim.  An impersonation session
 -- that ends here (over, agent inactive, customer gone) is audited as
 -- impersonation_ended (end_impersonation).
 CREATE OR REPLACE FUNCTION agentauth.refresh_rotate(p_token_hash text, p_new_hash text,
 	p_ttl integer, p_client_ip text, p_grace integer, p_require_consent boolean,
+	p_idle integer,
 	OUT outcome text, OUT agent_id bigint, OUT customer_id bigint,
 	OUT customer_reference text, OUT session_exp bigint, OUT family_id uuid,
 	OUT reason text)
@@ -423,10 +417,13 @@ BEGIN
 		'refresh_token_ttl');
 	PERFORM agentauth.require_setting(p_grace BETWEEN 0 AND s.max_refresh_reuse_grace,
 		'refresh_reuse_grace');
+	PERFORM agentauth.require_setting(p_idle BETWEEN 0 AND s.max_session_max_age,
+		'session_idle_timeout');
 	UPDATE agentauth.refresh_tokens r SET used_at = now()
 	WHERE r.token_hash = decode(p_token_hash, 'hex') AND r.used_at IS NULL
 	  AND r.revoked_at IS NULL AND r.expires_at > now()
-	RETURNING r.family_id, r.agent_id, r.customer_id, r.session_exp, r.session_end INTO t;
+	RETURNING r.family_id, r.agent_id, r.customer_id, r.session_exp, r.session_end,
+	          r.created_at INTO t;
 	IF NOT FOUND THEN
 		outcome := 'invalid';
 		SELECT r.family_id, r.agent_id, r.used_at, r.revoked_at, r.customer_id, r.session_exp,
@@ -462,6 +459,10 @@ BEGIN
 	ELSIF t.session_exp IS NOT NULL AND t.session_exp <= now() THEN
 		outcome := 'invalid';   -- the session is over
 		ended := coalesce(t.session_end, 'agent_token');
+	ELSIF p_idle > 0 AND t.created_at <= now() - make_interval(secs => p_idle) THEN
+		-- session_idle_timeout: no refresh since this token was issued
+		outcome := 'idle';
+		ended := 'idle';
 	ELSIF t.customer_id IS NOT NULL THEN
 		SELECT c.customer_reference INTO customer_reference FROM agentauth.customers c
 		WHERE c.id = t.customer_id AND c.deleted_at IS NULL
@@ -676,7 +677,7 @@ $$;
 CREATE OR REPLACE FUNCTION agentauth.impersonate(p_agent_id bigint, p_family uuid,
 	p_customer_reference text, p_require_consent boolean, p_reason text,
 	p_client_ip text, p_token_hash text, p_refresh_ttl integer, p_session_exp bigint,
-	p_max_age integer,
+	p_max_age integer, p_single boolean,
 	OUT outcome text, OUT customer_id bigint, OUT customer_reference text, OUT family_id uuid,
 	OUT session_exp bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -686,6 +687,7 @@ DECLARE
 	who text;
 	agent_end timestamptz := to_timestamp(p_session_exp);
 	ends timestamptz;
+	other uuid;
 BEGIN
 	IF NOT agentauth.agent_token_valid(p_agent_id, p_family) THEN
 		outcome := 'token_invalid';
@@ -698,6 +700,11 @@ BEGIN
 		<= now() + make_interval(secs => s.max_session_max_age), 'session end');
 	PERFORM agentauth.require_setting(p_max_age BETWEEN 60 AND s.max_session_max_age,
 		'impersonation_max_age');
+	IF p_single THEN
+		-- one impersonation at a time: the agent's row orders its
+		-- impersonations, so that each sees the one before it committed
+		PERFORM 1 FROM agentauth.agents a WHERE a.id = p_agent_id FOR UPDATE;
+	END IF;
 	SELECT a.username INTO who FROM agentauth.agents a
 	WHERE a.id = p_agent_id AND a.status = 'active';
 	IF FOUND THEN
@@ -729,6 +736,17 @@ BEGIN
 		customer_id, customer_reference, session_id)
 	VALUES ('impersonation', p_agent_id, who, nullif(p_client_ip, '')::inet,
 		left(p_reason, 1000), customer_id, customer_reference, family_id);
+	IF p_single THEN
+		-- the new session replaces the agent's live ones
+		FOR other IN
+			SELECT DISTINCT r.family_id FROM agentauth.refresh_tokens r
+			WHERE r.agent_id = p_agent_id AND r.customer_id IS NOT NULL
+			  AND r.revoked_at IS NULL AND r.used_at IS NULL AND r.expires_at > now()
+			  AND r.family_id <> impersonate.family_id
+		LOOP
+			PERFORM agentauth.end_impersonation(other, 'replaced', p_client_ip);
+		END LOOP;
+	END IF;
 END
 $$;
 

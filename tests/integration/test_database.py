@@ -407,7 +407,7 @@ def test_token_checks_use_the_index_after_the_table_grew(env):
             "SELECT agentauth.agent_token_valid(1, gen_random_uuid()) "
             "FROM generate_series(1, 1) \\g /dev/null\n" * 8 +
             "SELECT agentauth.refresh_rotate(encode(sha256('x'), 'hex'), "
-            "encode(sha256('y'), 'hex'), 60, '', 0, false) \\g /dev/null\n" * 8 +
+            "encode(sha256('y'), 'hex'), 60, '', 0, false, 0) \\g /dev/null\n" * 8 +
             "INSERT INTO agentauth.refresh_tokens (token_hash, family_id, agent_id, expires_at) "
             "SELECT sha256((g + 10)::text::bytea), gen_random_uuid(), 1, "
             "now() + interval '1 day' FROM generate_series(1, 20000) g;\n"
@@ -416,7 +416,7 @@ def test_token_checks_use_the_index_after_the_table_grew(env):
             "WHERE relid = 'agentauth.refresh_tokens'::regclass \\gset\n"
             "SELECT agentauth.agent_token_valid(1, gen_random_uuid()) \\g /dev/null\n"
             "SELECT agentauth.refresh_rotate(encode(sha256('x'), 'hex'), "
-            "encode(sha256('y'), 'hex'), 60, '', 0, false) \\g /dev/null\n"
+            "encode(sha256('y'), 'hex'), 60, '', 0, false, 0) \\g /dev/null\n"
             "SELECT seq_scan - :before FROM pg_stat_xact_user_tables "
             "WHERE relid = 'agentauth.refresh_tokens'::regclass;\n"
             "ROLLBACK;\n", db=db, script=True)

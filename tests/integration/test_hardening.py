@@ -143,16 +143,19 @@ def test_service_role_cannot_exceed_the_database_limits(env):
                            "AND customer_id IS NULL AND revoked_at IS NULL ORDER BY id DESC "
                            "LIMIT 1")
     expect_sql_refused(worker_sql(env, "SELECT agentauth.impersonate(1, '%s', 'DE--1', false, "
-                                  "'r', '', repeat('cd', 32), 3600, 99999999999, 3600)" % sid),
+                                  "'r', '', repeat('cd', 32), 3600, 99999999999, 3600, false)" % sid),
                        "an impersonation session until the year 5138",
                        "outside agentauth.settings")
     expect_sql_refused(worker_sql(env, "SELECT agentauth.impersonate(1, '%s', 'DE--1', false, "
                                   "'r', '', repeat('cd', 32), 3600, extract(epoch FROM now())"
-                                  "::bigint + 3600, 999999999)" % sid),
+                                  "::bigint + 3600, 999999999, false)" % sid),
                        "an impersonation_max_age of 31 years", "impersonation_max_age")
     expect_sql_refused(worker_sql(env, "SELECT agentauth.refresh_rotate(repeat('ab', 32), "
-                                  "repeat('cd', 32), 999999999, '', 2, false)"),
+                                  "repeat('cd', 32), 999999999, '', 2, false, 0)"),
                        "a rotated token for 31 years")
+    expect_sql_refused(worker_sql(env, "SELECT agentauth.refresh_rotate(repeat('ab', 32), "
+                                  "repeat('cd', 32), 3600, '', 2, false, 999999999)"),
+                       "an idle timeout of 31 years", "session_idle_timeout")
 
 
 @test

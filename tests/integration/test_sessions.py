@@ -177,18 +177,30 @@ def reason_pool(env, rule, name):
                         extra={"impersonation_reason": rule}, name=name)
 
 
-def imp_on(pool, tok, attrs):
-    """Impersonation through pool; returns (status, headers, body)."""
+def on_pool(pool, method, path, doc=None, tok=None):
+    """A request to pool (over FastCGI, no web server); returns (status,
+    headers, body)."""
     import harness
-    body = json.dumps({"data": {"type": "agent-customer-impersonation-access-tokens",
-                                "attributes": attrs}}).encode()
-    env_ = {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/auth",
-            "PATH_INFO": "/agent-customer-impersonation-access-tokens",
-            "CONTENT_TYPE": "application/vnd.api+json", "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1"}
+    body = json.dumps(doc).encode() if doc is not None else b""
+    env_ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "/auth", "PATH_INFO": path,
+            "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1"}
+    if doc is not None:
+        env_["CONTENT_TYPE"] = "application/vnd.api+json"
     if tok is not None:
         env_["HTTP_X_AGENT_AUTHORIZATION"] = "Bearer " + tok
     return harness.fcgi_request(pool.sock, env_, body)
+
+
+def imp_on(pool, tok, attrs):
+    """Impersonation through pool; returns (status, headers, body)."""
+    return on_pool(pool, "POST", "/agent-customer-impersonation-access-tokens",
+                   {"data": {"type": "agent-customer-impersonation-access-tokens",
+                             "attributes": attrs}}, tok)
+
+
+def refresh_on(pool, rt):
+    return on_pool(pool, "POST", "/refresh-tokens",
+                   {"data": {"type": "refresh-tokens", "attributes": {"refreshToken": rt}}})
 
 
 def audited_reasons(env, agent):
@@ -265,12 +277,7 @@ def test_reason_claim(env):
         c = jwt_claims(a["accessToken"])
         expect_eq(c.get("reason"), "SUP-7 ä", "the claim")
         expect_eq(list(c.keys())[-2:], ["sid", "reason"], "after sid")
-        body = json.dumps({"data": {"type": "refresh-tokens",
-                                    "attributes": {"refreshToken": a["refreshToken"]}}}).encode()
-        status, _, out = harness.fcgi_request(pool.sock, {
-            "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/auth", "PATH_INFO": "/refresh-tokens",
-            "CONTENT_TYPE": "application/vnd.api+json", "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1"}, body)
+        status, _, out = refresh_on(pool, a["refreshToken"])
         expect_eq(status, 201, "refresh")
         c = jwt_claims(json.loads(out)["data"]["attributes"]["accessToken"])
         expect_eq(c.get("reason"), "SUP-7 ä", "the claim after a refresh")
@@ -281,3 +288,169 @@ def test_reason_claim(env):
         pool.stop()
     a = start(env, tok, reason="SUP-8")
     expect("reason" not in jwt_claims(a["accessToken"]), "off by default")
+
+
+def pool_with(env, name, workers=1, **settings):
+    import harness
+    return harness.Pool(env.workdir, env.binary, env.cluster, env.key, workers=workers,
+                        extra={k: str(v) for k, v in settings.items()}, name=name)
+
+
+def live_impersonations(env, agent):
+    return env.cluster.psql("SELECT count(DISTINCT r.family_id) FROM agentauth.refresh_tokens r "
+                            "JOIN agentauth.agents a ON a.id = r.agent_id WHERE a.username = "
+                            "'%s' AND r.customer_id IS NOT NULL AND r.revoked_at IS NULL AND "
+                            "r.used_at IS NULL AND r.expires_at > now()" % agent)
+
+
+@test
+def test_impersonation_single_across_two_pools(env):
+    """impersonation_single: a new impersonation ends the agent's live one,
+    also when another pool (another host) started it, and parallel
+    impersonations of one agent leave exactly one session."""
+    add_customers(env)
+    one = pool_with(env, "single-1", workers=2, impersonation_single="on")
+    two = pool_with(env, "single-2", workers=2, impersonation_single="on")
+    try:
+        agent = new_agent(env, "single")
+        tok = agent_token(env, agent, "pw-pw-pw")
+        status, _, out = imp_on(one, tok, {"customerReference": "DE--21"})
+        expect_eq(status, 201, "first, on pool 1")
+        first = json.loads(out)["data"]["attributes"]
+        status, _, out = imp_on(two, tok, {"customerReference": "DE--22"})
+        expect_eq(status, 201, "second, on pool 2")
+        second = json.loads(out)["data"]["attributes"]
+        sid1 = jwt_claims(first["accessToken"])["sid"]
+        expect_eq(ended_rows(env, sid1), "replaced|DE--21", "the first ended: replaced")
+        expect_eq(refresh_on(one, first["refreshToken"])[0], 401, "the first cannot be refreshed")
+        expect_eq(refresh_on(one, second["refreshToken"])[0], 201, "the second goes on")
+        expect_eq(live_impersonations(env, agent), "1", "one live session")
+
+        # at once, alternating between the pools (2 workers each): without
+        # the agent's row lock two of them commonly miss each other
+        import threading
+        statuses = []
+        go = threading.Barrier(16)
+
+        def one_of_many(i):
+            go.wait()
+            statuses.append(imp_on(one if i % 2 else two, tok, {"customerReference": "DE--21"})[0])
+        threads = [threading.Thread(target=one_of_many, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        expect_eq(sorted(statuses), [201] * 16, "all sixteen started")
+        expect_eq(live_impersonations(env, agent), "1", "exactly one live session after sixteen "
+                  "parallel impersonations")
+        expect_eq(env.cluster.psql("SELECT count(*) FROM agentauth.audit_events e JOIN "
+                                   "agentauth.agents a ON a.id = e.agent_id WHERE a.username = "
+                                   "'%s' AND e.event = 'impersonation_ended' AND e.reason = "
+                                   "'replaced'" % agent), "17", "each replaced one audited once")
+    finally:
+        one.stop()
+        two.stop()
+    # off (the default pool): several at once
+    agent = new_agent(env, "several")
+    tok = agent_token(env, agent, "pw-pw-pw")
+    start(env, tok, "DE--21")
+    start(env, tok, "DE--22")
+    expect_eq(live_impersonations(env, agent), "2", "without the setting, several at once")
+
+
+def idle_for(env, sid, seconds):
+    """Makes session sid look unrefreshed for that long."""
+    env.cluster.psql("UPDATE agentauth.refresh_tokens SET created_at = now() - interval "
+                     "'%d s' WHERE family_id = '%s' AND used_at IS NULL" % (seconds, sid))
+
+
+@test
+def test_session_idle_timeout(env):
+    add_customers(env)
+    pool = pool_with(env, "idle", session_idle_timeout=60)
+    try:
+        agent = new_agent(env, "idle")
+        login = {"data": {"type": "agent-access-tokens",
+                          "attributes": {"username": agent, "password": "pw-pw-pw"}}}
+        status, _, out = on_pool(pool, "POST", "/agent-access-tokens", login)
+        expect_eq(status, 201, "login")
+        a = json.loads(out)["data"]["attributes"]
+        sid = jwt_claims(a["accessToken"])["sid"]
+        idle_for(env, sid, 59)
+        status, _, out = refresh_on(pool, a["refreshToken"])
+        expect_eq(status, 201, "refreshed 59 s after the last refresh")
+        rt = json.loads(out)["data"]["attributes"]["refreshToken"]
+        idle_for(env, sid, 60)
+        status, _, out = refresh_on(pool, rt)
+        expect_eq((status, out), (401, ERR_004), "60 s without a refresh: dead")
+        expect_eq(env.cluster.psql("SELECT bool_and(revoked_at IS NOT NULL) FROM "
+                                   "agentauth.refresh_tokens WHERE family_id = '%s'" % sid), "t",
+                  "the family is revoked")
+        status, _, _ = imp_on(pool, a["accessToken"], {"customerReference": "DE--21"})
+        expect_eq(status, 401, "its agent token is refused with it")
+
+        tok = agent_token(env, agent, "pw-pw-pw")
+        status, _, out = imp_on(pool, tok, {"customerReference": "DE--22"})
+        expect_eq(status, 201, "an impersonation")
+        b = json.loads(out)["data"]["attributes"]
+        isid = jwt_claims(b["accessToken"])["sid"]
+        idle_for(env, isid, 61)
+        expect_eq(refresh_on(pool, b["refreshToken"])[0], 401, "an idle impersonation")
+        expect_eq(ended_rows(env, isid), "idle|DE--22", "audited: idle")
+    finally:
+        pool.stop()
+    # the default (0): no limit
+    a2, rt2 = login_tokens(env, agent, "pw-pw-pw")
+    idle_for(env, jwt_claims(a2)["sid"], 86400)
+    expect_eq(refresh(env, rt2).status, 201, "no idle limit by default")
+
+
+
+@test
+def test_impersonation_single_when_two_overlap(env):
+    """Two impersonations of one agent on two pools, both after the agent's
+    live session F0: a lock the test holds on F0's tokens for 0.6 s (within
+    lock_timeout) makes both reach its end at once, each having looked for
+    live sessions before the other committed.  Exactly one session is left:
+    the agent's row orders them."""
+    import subprocess
+    import threading
+    from harness import wait_for
+    add_customers(env)
+    one = pool_with(env, "overlap-1", impersonation_single="on")
+    two = pool_with(env, "overlap-2", impersonation_single="on")
+    try:
+        agent = new_agent(env, "overlap")
+        tok = agent_token(env, agent, "pw-pw-pw")
+        status, _, out = imp_on(one, tok, {"customerReference": "DE--21"})
+        expect_eq(status, 201, "F0")
+        f0 = jwt_claims(json.loads(out)["data"]["attributes"]["accessToken"])["sid"]
+        expect_eq(on_pool(two, "GET", "/agent-customer-search", None, tok)[0], 200,
+                  "pool 2 connected to the database")
+        holder = subprocess.Popen(
+            ["psql", "-X", "-q", "-h", env.cluster.dir, "-p", str(env.cluster.port), "-U",
+             "postgres", "-d", "agentauth", "-c",
+             "BEGIN; SELECT 1 FROM agentauth.refresh_tokens WHERE family_id = '%s' FOR UPDATE; "
+             "SELECT pg_sleep(0.6); COMMIT;" % f0],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            expect(wait_for(lambda: env.cluster.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND "
+                "query LIKE '%FOR UPDATE%' AND pid <> pg_backend_pid()") == "1", 10),
+                "F0's tokens are locked")
+            statuses = []
+            threads = [threading.Thread(target=lambda p=p, ref=ref: statuses.append(
+                imp_on(p, tok, {"customerReference": ref})[0]))
+                for p, ref in ((one, "DE--22"), (two, "DE--23"))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            holder.wait(10)
+        expect_eq(sorted(statuses), [201, 201], "both started")
+        expect_eq(live_impersonations(env, agent), "1", "one live session")
+        expect_eq(ended_rows(env, f0), "replaced|DE--21", "F0 ended once")
+    finally:
+        one.stop()
+        two.stop()
