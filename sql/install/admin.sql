@@ -88,11 +88,14 @@ $$;
 
 -- Revokes every session (refresh-token family) of an agent; its access
 -- tokens stop working on agentauth's endpoints with their session.
--- Internal: used by revoke_agent_tokens and refresh_revoke_mine.  Its live
--- impersonation sessions are audited as impersonation_ended, reason 'admin'
--- (refresh_revoke_mine has ended them with reason 'agent' before).
--- Returns the number of tokens it found not revoked.
-CREATE OR REPLACE FUNCTION agentauth.revoke_tokens_of(p_agent_id bigint, p_reason text)
+-- Internal: used by revoke_agent_tokens (p_ended 'admin') and
+-- refresh_revoke_mine ('agent').  Its impersonation sessions that have not
+-- ended are audited first as impersonation_ended, p_ended for a live one
+-- (end_impersonations_of).  Returns the number of tokens it found not
+-- revoked.
+DROP FUNCTION IF EXISTS agentauth.revoke_tokens_of(bigint, text);
+CREATE OR REPLACE FUNCTION agentauth.revoke_tokens_of(p_agent_id bigint, p_reason text,
+	p_ended text)
 RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -100,7 +103,7 @@ DECLARE
 BEGIN
 	SELECT count(*) INTO n FROM agentauth.refresh_tokens r
 	WHERE r.agent_id = p_agent_id AND r.revoked_at IS NULL;
-	PERFORM agentauth.end_impersonations_of(p_agent_id, 'admin');
+	PERFORM agentauth.end_impersonations_of(p_agent_id, p_ended);
 	UPDATE agentauth.refresh_tokens SET revoked_at = pg_catalog.now()
 	WHERE agent_id = p_agent_id AND revoked_at IS NULL;
 	INSERT INTO agentauth.audit_events (event, agent_id, username, reason)
@@ -116,7 +119,7 @@ CREATE OR REPLACE FUNCTION agentauth.revoke_agent_tokens(p_username text) RETURN
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	RETURN agentauth.revoke_tokens_of(agentauth.agent_id(p_username),
-		'revoke_agent_tokens by ' OPERATOR(pg_catalog.||) session_user::text);
+		'revoke_agent_tokens by ' OPERATOR(pg_catalog.||) session_user::text, 'admin');
 END
 $$;
 

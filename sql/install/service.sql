@@ -784,20 +784,10 @@ BEGIN
 END
 $$;
 
--- DELETE /refresh-tokens/mine: every session of the agent.  Its
--- impersonation sessions are audited as impersonation_ended first (reason
--- 'agent' for the live ones: end_impersonations_of).  Returns the number of
--- tokens revoked.
+-- DELETE /refresh-tokens/mine: every session of the agent; its live
+-- impersonation sessions end with reason 'agent' (revoke_tokens_of).
 CREATE OR REPLACE FUNCTION agentauth.refresh_revoke_mine(p_agent_id bigint)
 RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	n integer;
-BEGIN
-	SELECT count(*) INTO n FROM agentauth.refresh_tokens r
-	WHERE r.agent_id = p_agent_id AND r.revoked_at IS NULL;
-	PERFORM agentauth.end_impersonations_of(p_agent_id, 'agent');
-	PERFORM agentauth.revoke_tokens_of(p_agent_id, 'DELETE /refresh-tokens/mine');
-	RETURN n;   -- revoke_tokens_of counts only those the first step left
-END
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT agentauth.revoke_tokens_of(p_agent_id, 'DELETE /refresh-tokens/mine', 'agent');
 $$;
